@@ -1,0 +1,224 @@
+"""API for the codebook, excerpts and memos."""
+
+from typing import Any
+
+from django_filters import rest_framework as filters
+from rest_framework import mixins, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from coding import selectors, services
+from coding.models import Code, Excerpt, Memo
+from research.api.base import ProjectRelatedField, ProjectScopedViewSet
+from research.permissions import access_object, access_own_work
+from research.roles import Capability
+
+
+class CodeSerializer(serializers.ModelSerializer[Code]):
+    parent = ProjectRelatedField(lambda p: p.codes.all(), required=False, allow_null=True)
+    patterns = serializers.ListField(required=False)
+    excerpt_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Code
+        fields = (
+            "id",
+            "name",
+            "parent",
+            "description",
+            "inclusion_notes",
+            "exclusion_notes",
+            "example",
+            "color",
+            "patterns",
+            "position",
+            "is_archived",
+            "excerpt_count",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("id", "created_at", "updated_at")
+        validators: list[Any] = []  # sibling uniqueness is checked by the service
+
+
+class ExcerptSerializer(serializers.ModelSerializer[Excerpt]):
+    document = ProjectRelatedField(lambda p: p.documents.all())
+    code = ProjectRelatedField(lambda p: p.codes.all())
+    coder = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    text = serializers.CharField(
+        required=False,
+        trim_whitespace=False,
+        help_text="Optional on create: the text you selected, checked against the document.",
+    )
+
+    class Meta:
+        model = Excerpt
+        fields = (
+            "id",
+            "document",
+            "code",
+            "start",
+            "end",
+            "text",
+            "coder",
+            "memo",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("id", "coder", "created_at", "updated_at")
+
+
+class ExcerptUpdateSerializer(ExcerptSerializer):
+    class Meta(ExcerptSerializer.Meta):
+        read_only_fields = (*ExcerptSerializer.Meta.read_only_fields, "document", "text")
+
+
+class MemoSerializer(serializers.ModelSerializer[Memo]):
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    document = ProjectRelatedField(lambda p: p.documents.all(), required=False, allow_null=True)
+    code = ProjectRelatedField(lambda p: p.codes.all(), required=False, allow_null=True)
+    excerpt = ProjectRelatedField(lambda p: p.excerpts.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = Memo
+        fields = (
+            "id",
+            "title",
+            "text",
+            "document",
+            "code",
+            "excerpt",
+            "author",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = ("id", "author", "created_at", "updated_at")
+
+
+class CodeFilter(filters.FilterSet):
+    parent = filters.NumberFilter()
+    is_archived = filters.BooleanFilter()
+
+    class Meta:
+        model = Code
+        fields = ("parent", "is_archived")
+
+
+class CodeViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    ProjectScopedViewSet,
+):
+    """The codebook. Researchers and owners edit it; everyone in the project reads it."""
+
+    serializer_class = CodeSerializer
+    filterset_class = CodeFilter
+    write_need = Capability.EDIT_CODEBOOK
+
+    def scoped_queryset(self) -> Any:
+        return selectors.code_list(project=self.project)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        code = services.code_create(
+            project=self.project, creator=request.user, **serializer.validated_data
+        )
+        return Response(
+            self.get_serializer(access_object(self.get_queryset(), code.pk)).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        code = self.get_object()
+        serializer = self.get_serializer(code, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.code_update(code=code, **serializer.validated_data)
+        return Response(self.get_serializer(access_object(self.get_queryset(), code.pk)).data)
+
+    def perform_destroy(self, instance: Any) -> None:
+        services.code_delete(code=instance)
+
+
+class ExcerptFilter(filters.FilterSet):
+    document = filters.NumberFilter()
+    code = filters.NumberFilter()
+    coder = filters.CharFilter(field_name="coder__username", help_text="The coder's username.")
+
+    class Meta:
+        model = Excerpt
+        fields = ("document", "code", "coder")
+
+
+class ExcerptViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    ProjectScopedViewSet,
+):
+    """Coded spans. Coders change only their own; researchers and owners anyone's."""
+
+    serializer_class = ExcerptSerializer
+    filterset_class = ExcerptFilter
+    write_need = Capability.CODE
+
+    def get_serializer_class(self) -> Any:
+        return ExcerptUpdateSerializer if self.action == "partial_update" else ExcerptSerializer
+
+    def scoped_queryset(self) -> Any:
+        return selectors.excerpt_list(project=self.project)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        excerpt = services.excerpt_create(coder=request.user, **serializer.validated_data)
+        return Response(self.get_serializer(excerpt).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        excerpt = self.get_object()
+        access_own_work(self.access, excerpt.coder_id)
+        serializer = self.get_serializer(excerpt, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        excerpt = services.excerpt_update(excerpt=excerpt, **serializer.validated_data)
+        return Response(self.get_serializer(excerpt).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        excerpt = self.get_object()
+        access_own_work(self.access, excerpt.coder_id)
+        services.excerpt_delete(excerpt=excerpt)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectScopedViewSet):
+    """Memos. Authors change their own; researchers and owners anyone's."""
+
+    serializer_class = MemoSerializer
+    write_need = Capability.CODE
+
+    def scoped_queryset(self) -> Any:
+        return selectors.memo_list(project=self.project)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        memo = services.memo_create(
+            project=self.project, author=request.user, **serializer.validated_data
+        )
+        return Response(self.get_serializer(memo).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        memo = self.get_object()
+        access_own_work(self.access, memo.author_id)
+        serializer = self.get_serializer(memo, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        memo = services.memo_update(memo=memo, **serializer.validated_data)
+        return Response(self.get_serializer(memo).data)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        memo = self.get_object()
+        access_own_work(self.access, memo.author_id)
+        services.memo_delete(memo=memo)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+

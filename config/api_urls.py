@@ -1,0 +1,34 @@
+"""Routes of the public REST API (`/api/v1/`), as listed in the shared API.md."""
+
+from django.urls import path
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.routers import SimpleRouter
+
+from coding.api import CodeViewSet, ExcerptViewSet, MemoViewSet
+from observations.api import DocumentViewSet, NoteViewSet, SessionViewSet
+from research.api.base import scoped_routes
+from research.api.views import (
+    JobDetailView,
+    MemberViewSet,
+    ParticipantViewSet,
+    ProjectViewSet,
+)
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("projects", ProjectViewSet, basename="project")
+
+urlpatterns = [
+    path("auth/token/", obtain_auth_token, name="auth-token"),
+    path("jobs/<str:pk>/", JobDetailView.as_view(), name="job-detail"),
+    *router.urls,
+    *scoped_routes("members", MemberViewSet, "member"),
+    *scoped_routes("participants", ParticipantViewSet, "participant"),
+    *scoped_routes("sessions", SessionViewSet, "session"),
+    *scoped_routes("sessions/<str:session_pk>/notes", NoteViewSet, "note"),
+    *scoped_routes("documents", DocumentViewSet, "document"),
+    *scoped_routes("codes", CodeViewSet, "code"),
+    *scoped_routes("excerpts", ExcerptViewSet, "excerpt"),
+    *scoped_routes("memos", MemoViewSet, "memo"),
+]

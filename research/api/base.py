@@ -1,0 +1,118 @@
+"""What every project-scoped API view shares: the access check, project-bound querysets, routes.
+
+A view declares which capability each action needs; `initial()` calls the access layer before
+any handler runs, so a view cannot forget it. `get_object()` looks only inside the query that
+starts from the accessed project, so ids from other projects are 404s.
+"""
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from django.db import models
+from django.urls import URLPattern, path
+from rest_framework import serializers, viewsets
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.request import Request
+
+from research.models import Project
+from research.permissions import ProjectAccess, access_object, access_project
+from research.roles import Capability
+
+
+class ProjectScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Base for every resource under `/api/v1/projects/{slug}/`."""
+
+    # Capability needed for unsafe methods, per action; reads always need READ.
+    write_needs: ClassVar[Mapping[str, Capability]] = {}
+    write_need: ClassVar[Capability] = Capability.MANAGE_PROJECT
+    access: ProjectAccess
+    project: Project
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method in SAFE_METHODS:
+            need = Capability.READ
+        else:
+            need = self.write_needs.get(self.action or "", self.write_need)
+        self.access = access_project(request.user, kwargs["slug"], need=need)
+        self.project = self.access.project
+
+    def scoped_queryset(self) -> models.QuerySet[Any]:
+        """The resource's rows, starting from `self.project`. Subclasses implement this."""
+        raise NotImplementedError
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no project
+            return self.get_serializer_class().Meta.model.objects.none()
+        return self.scoped_queryset()
+
+    def get_object(self) -> Any:
+        obj = access_object(self.get_queryset(), self.kwargs["pk"])
+        self.check_object_permissions(self.request, obj)
+        return obj
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        context["project"] = getattr(self, "project", None)
+        return context
+
+
+class ProjectRelatedField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+    """A primary key that only resolves inside the request's project.
+
+    `scope` maps the project to the queryset of allowed targets, so an id from another project
+    fails validation exactly like a missing one.
+    """
+
+    def __init__(self, scope: Any, **kwargs: Any) -> None:
+        self.scope = scope
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        project = self.context.get("project")
+        if project is None:
+            return models.QuerySet().none()
+        return self.scope(project)
+
+
+class MemberField(serializers.SlugRelatedField):  # type: ignore[type-arg]
+    """A user given by username who must be a member of the request's project."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(slug_field="username", **kwargs)
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        from django.contrib.auth import get_user_model
+
+        project = self.context.get("project")
+        users = get_user_model().objects
+        return users.filter(memberships__project=project) if project else users.none()
+
+
+def _actions(viewset: Any, mapping: dict[str, str]) -> dict[str, str]:
+    return {method: action for method, action in mapping.items() if hasattr(viewset, action)}
+
+
+def scoped_routes(prefix: str, viewset: Any, name: str) -> list[URLPattern]:
+    """List and detail routes for a project-scoped viewset, named `<name>-list`/`<name>-detail`.
+
+    Only the actions the viewset implements are routed; others answer 405.
+    """
+    routes = []
+    list_actions = _actions(viewset, {"get": "list", "post": "create"})
+    if list_actions:
+        routes.append(
+            path(f"projects/<slug:slug>/{prefix}/", viewset.as_view(list_actions), name=f"{name}-list")
+        )
+    detail_actions = _actions(
+        viewset, {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+    )
+    if detail_actions:
+        routes.append(
+            path(
+                f"projects/<slug:slug>/{prefix}/<str:pk>/",
+                viewset.as_view(detail_actions),
+                name=f"{name}-detail",
+            )
+        )
+    return routes

@@ -1,0 +1,66 @@
+"""One error shape for every 4xx: `{"detail": "...", "errors": [{"field": ..., "message": ...}]}`.
+
+Django `ValidationError`s raised by services become 400s here, so services stay free of DRF.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+NON_FIELD = "non_field_errors"
+
+
+def _flatten(detail: Any, path: str = "") -> list[dict[str, str]]:
+    """Turn DRF's nested error detail into a flat list keyed by a dotted field path."""
+    if isinstance(detail, dict):
+        out: list[dict[str, str]] = []
+        for key, value in detail.items():
+            name = str(key) if key not in (NON_FIELD, "__all__") else ""
+            out += _flatten(value, f"{path}.{name}".strip(".") if name else path)
+        return out
+    if isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            return [_error(path, str(item)) for item in detail]
+        out = []
+        for index, item in enumerate(detail):
+            out += _flatten(item, f"{path}[{index}]" if path else f"[{index}]")
+        return out
+    return [_error(path, str(detail))]
+
+
+def _error(field: str, message: str) -> dict[str, str]:
+    return {"field": field, "message": message} if field else {"message": message}
+
+
+def _django_validation_detail(exc: DjangoValidationError) -> Any:
+    if hasattr(exc, "error_dict"):
+        return {field: [m for e in errors for m in e.messages] for field, errors in exc.error_dict.items()}
+    return exc.messages
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF exception handler producing the shared error shape."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(_django_validation_detail(exc))
+    elif isinstance(exc, ProtectedError | RestrictedError):
+        exc = exceptions.ValidationError({NON_FIELD: [str(exc.args[0])]})
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _flatten(exc.detail)
+        response.data = {"detail": "Invalid input.", "errors": errors}
+        response.status_code = status.HTTP_400_BAD_REQUEST
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        response.data = {"detail": str(response.data["detail"]), "errors": []}
+    return response

@@ -1,0 +1,9 @@
+"""List pagination as API.md fixes it: `{"count", "next", "previous", "results"}`."""
+
+from rest_framework import pagination
+
+
+class PageNumberPagination(pagination.PageNumberPagination):
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000

@@ -1,0 +1,52 @@
+"""Shared fixtures: a project with one member per role, and a second project with its own owner
+(the outsider every access test tries)."""
+
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from research.models import Project, User
+from research.roles import Role
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+
+
+@dataclass
+class Team:
+    project: Project
+    owner: User
+    researcher: User
+    coder: User
+    manager: User
+    outsider: User  # owner of another project, member of none here
+    other_project: Project
+
+    def user(self, role: str) -> User:
+        return getattr(self, role)
+
+
+@pytest.fixture
+def team(db: None) -> Team:
+    project = ProjectFactory(slug="onboarding-calls", name="Onboarding calls")
+    users = {}
+    for role in Role:
+        user = UserFactory(username=f"{role.value}1")
+        MembershipFactory(project=project, user=user, role=role)
+        users[role.value] = user
+    other = ProjectFactory(slug="other-study", name="Other study")
+    outsider = UserFactory(username="outsider")
+    MembershipFactory(project=other, user=outsider, role=Role.OWNER)
+    return Team(project=project, outsider=outsider, other_project=other, **users)
+
+
+def client_for(user: User | None) -> APIClient:
+    """An API client authenticated as `user` (anonymous for None)."""
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user=user)
+    return client
+
+
+@pytest.fixture
+def api() -> type[APIClient]:
+    return APIClient
