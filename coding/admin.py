@@ -4,14 +4,14 @@ from coding.models import Code, Excerpt, Memo
 
 
 @admin.register(Code)
-class CodeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class CodeAdmin(admin.ModelAdmin):
     list_display = ("name", "parent", "project", "color", "is_archived")
     list_filter = ("project", "is_archived")
     search_fields = ("name",)
 
 
 @admin.register(Excerpt)
-class ExcerptAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ExcerptAdmin(admin.ModelAdmin):
     list_display = ("id", "code", "document", "start", "end", "coder")
     list_filter = ("project",)
     # Offsets and quote are checked against the document by the service; read-only here.
@@ -19,6 +19,6 @@ class ExcerptAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Memo)
-class MemoAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class MemoAdmin(admin.ModelAdmin):
     list_display = ("__str__", "author", "project", "updated_at")
     list_filter = ("project",)

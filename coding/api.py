@@ -9,19 +9,22 @@ from rest_framework.response import Response
 
 from coding import selectors, services
 from coding.models import Code, Excerpt, Memo
-from research.api.base import ProjectRelatedField, ProjectScopedViewSet
+from research.api.base import ProjectRelatedField, ProjectScopedViewSet, request_user
+from research.models import User
 from research.permissions import access_object, access_own_work
 from research.roles import Capability
 
 
 class CodeSerializer(serializers.ModelSerializer[Code]):
-    parent = ProjectRelatedField(lambda p: p.codes.all(), required=False, allow_null=True)
+    parent = ProjectRelatedField(  # type: ignore[assignment]  # DRF pops declared fields
+        lambda p: p.codes.all(), required=False, allow_null=True
+    )
     patterns = serializers.ListField(required=False)
     excerpt_count = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Code
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "name",
             "parent",
@@ -37,14 +40,14 @@ class CodeSerializer(serializers.ModelSerializer[Code]):
             "created_at",
             "updated_at",
         )
-        read_only_fields = ("id", "created_at", "updated_at")
+        read_only_fields: tuple[str, ...] = ("id", "created_at", "updated_at")
         validators: list[Any] = []  # sibling uniqueness is checked by the service
 
 
 class ExcerptSerializer(serializers.ModelSerializer[Excerpt]):
     document = ProjectRelatedField(lambda p: p.documents.all())
     code = ProjectRelatedField(lambda p: p.codes.all())
-    coder = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    coder = serializers.SlugRelatedField[User](slug_field="username", read_only=True)
     text = serializers.CharField(
         required=False,
         trim_whitespace=False,
@@ -53,7 +56,7 @@ class ExcerptSerializer(serializers.ModelSerializer[Excerpt]):
 
     class Meta:
         model = Excerpt
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "document",
             "code",
@@ -65,23 +68,27 @@ class ExcerptSerializer(serializers.ModelSerializer[Excerpt]):
             "created_at",
             "updated_at",
         )
-        read_only_fields = ("id", "coder", "created_at", "updated_at")
+        read_only_fields: tuple[str, ...] = ("id", "coder", "created_at", "updated_at")
 
 
 class ExcerptUpdateSerializer(ExcerptSerializer):
     class Meta(ExcerptSerializer.Meta):
-        read_only_fields = (*ExcerptSerializer.Meta.read_only_fields, "document", "text")
+        read_only_fields = (
+            *ExcerptSerializer.Meta.read_only_fields,
+            "document",
+            "text",
+        )
 
 
 class MemoSerializer(serializers.ModelSerializer[Memo]):
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField[User](slug_field="username", read_only=True)
     document = ProjectRelatedField(lambda p: p.documents.all(), required=False, allow_null=True)
     code = ProjectRelatedField(lambda p: p.codes.all(), required=False, allow_null=True)
     excerpt = ProjectRelatedField(lambda p: p.excerpts.all(), required=False, allow_null=True)
 
     class Meta:
         model = Memo
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "title",
             "text",
@@ -92,7 +99,7 @@ class MemoSerializer(serializers.ModelSerializer[Memo]):
             "created_at",
             "updated_at",
         )
-        read_only_fields = ("id", "author", "created_at", "updated_at")
+        read_only_fields: tuple[str, ...] = ("id", "author", "created_at", "updated_at")
 
 
 class CodeFilter(filters.FilterSet):
@@ -101,7 +108,7 @@ class CodeFilter(filters.FilterSet):
 
     class Meta:
         model = Code
-        fields = ("parent", "is_archived")
+        fields: tuple[str, ...] = ("parent", "is_archived")
 
 
 class CodeViewSet(
@@ -123,7 +130,7 @@ class CodeViewSet(
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         code = services.code_create(
-            project=self.project, creator=request.user, **serializer.validated_data
+            project=self.project, creator=request_user(request), **serializer.validated_data
         )
         return Response(
             self.get_serializer(access_object(self.get_queryset(), code.pk)).data,
@@ -148,7 +155,7 @@ class ExcerptFilter(filters.FilterSet):
 
     class Meta:
         model = Excerpt
-        fields = ("document", "code", "coder")
+        fields: tuple[str, ...] = ("document", "code", "coder")
 
 
 class ExcerptViewSet(
@@ -171,7 +178,7 @@ class ExcerptViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        excerpt = services.excerpt_create(coder=request.user, **serializer.validated_data)
+        excerpt = services.excerpt_create(coder=request_user(request), **serializer.validated_data)
         return Response(self.get_serializer(excerpt).data, status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -202,7 +209,7 @@ class MemoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectScope
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         memo = services.memo_create(
-            project=self.project, author=request.user, **serializer.validated_data
+            project=self.project, author=request_user(request), **serializer.validated_data
         )
         return Response(self.get_serializer(memo).data, status=status.HTTP_201_CREATED)
 
@@ -219,6 +226,3 @@ class MemoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectScope
         access_own_work(self.access, memo.author_id)
         services.memo_delete(memo=memo)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-

@@ -1,5 +1,7 @@
 """Reads of the codebook, excerpts and memos. Query counts do not grow with rows."""
 
+from typing import Any
+
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
@@ -26,8 +28,8 @@ def memo_list(*, project: Project) -> QuerySet[Memo]:
     return project.memos.select_related("author").order_by("-updated_at", "id")
 
 
-def _count(queryset: QuerySet[object]) -> Subquery:
-    return Coalesce(  # type: ignore[return-value]
+def _count(queryset: QuerySet[Any]) -> Any:
+    return Coalesce(
         Subquery(
             queryset.order_by().values("project").annotate(n=Count("pk")).values("n"),
             output_field=IntegerField(),
@@ -44,13 +46,13 @@ def project_overview(*, project: Project) -> dict[str, int]:
     counts = (
         Project.objects.filter(pk=project.pk)
         .annotate(
-            participants=_count(Participant.objects.filter(project=OuterRef("pk"))),
-            sessions=_count(ObservationSession.objects.filter(project=OuterRef("pk"))),
-            documents=_count(Document.objects.filter(project=OuterRef("pk"))),
-            codes=_count(Code.objects.filter(project=OuterRef("pk"))),
-            excerpts=_count(Excerpt.objects.filter(project=OuterRef("pk"))),
+            n_participants=_count(Participant.objects.filter(project=OuterRef("pk"))),
+            n_sessions=_count(ObservationSession.objects.filter(project=OuterRef("pk"))),
+            n_documents=_count(Document.objects.filter(project=OuterRef("pk"))),
+            n_codes=_count(Code.objects.filter(project=OuterRef("pk"))),
+            n_excerpts=_count(Excerpt.objects.filter(project=OuterRef("pk"))),
         )
-        .values("participants", "sessions", "documents", "codes", "excerpts")
+        .values("n_participants", "n_sessions", "n_documents", "n_codes", "n_excerpts")
         .get()
     )
-    return dict(counts)
+    return {key.removeprefix("n_"): int(value) for key, value in counts.items()}

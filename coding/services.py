@@ -3,13 +3,12 @@
 import re
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from coding.models import DEFAULT_CODE_COLOR, Code, Excerpt, Memo
 from observations.models import Document
-from research.models import Project
+from research.models import Project, User
 from research.validation import check_in_project, reject_unknown
 
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -57,7 +56,7 @@ def code_create(
     *,
     project: Project,
     name: str,
-    creator: AbstractBaseUser | None = None,
+    creator: User | None = None,
     parent: Code | None = None,
     description: str = "",
     color: str = DEFAULT_CODE_COLOR,
@@ -127,7 +126,7 @@ def excerpt_create(
     code: Code,
     start: int,
     end: int,
-    coder: AbstractBaseUser,
+    coder: User,
     memo: str = "",
     text: str | None = None,
 ) -> Excerpt:
@@ -193,7 +192,7 @@ def _check_memo(memo: Memo) -> None:
 
 @transaction.atomic
 def memo_create(
-    *, project: Project, author: AbstractBaseUser, text: str, title: str = "", **links: Any
+    *, project: Project, author: User, text: str, title: str = "", **links: Any
 ) -> Memo:
     """Write a memo, optionally about a document, code or excerpt of the same project."""
     reject_unknown(links, ("document", "code", "excerpt"))

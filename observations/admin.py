@@ -3,20 +3,20 @@ from django.contrib import admin
 from observations.models import Document, FieldNote, ObservationSession, SpeakerTurn
 
 
-class FieldNoteInline(admin.TabularInline):  # type: ignore[type-arg]
+class FieldNoteInline(admin.TabularInline):
     model = FieldNote
     extra = 0
     fields = ("observed_at", "kind", "text", "participant")
 
 
 @admin.register(ObservationSession)
-class ObservationSessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ObservationSessionAdmin(admin.ModelAdmin):
     list_display = ("title", "project", "channel", "journey_stage", "started_at")
     list_filter = ("project", "channel")
     inlines = (FieldNoteInline,)
 
 
-class SpeakerTurnInline(admin.TabularInline):  # type: ignore[type-arg]
+class SpeakerTurnInline(admin.TabularInline):
     model = SpeakerTurn
     extra = 0
     # Offsets point into the immutable text; the admin shows them but never edits them.
@@ -25,7 +25,7 @@ class SpeakerTurnInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class DocumentAdmin(admin.ModelAdmin):
     list_display = ("title", "project", "kind", "status", "char_count")
     list_filter = ("project", "kind", "status")
     # Text changes must go through the re-anchoring service, never the admin form.

@@ -9,8 +9,9 @@ from rest_framework.response import Response
 
 from observations import selectors, services
 from observations.models import Document, FieldNote, ObservationSession, SpeakerTurn
-from research.api.base import MemberField, ProjectRelatedField, ProjectScopedViewSet
+from research.api.base import MemberField, ProjectRelatedField, ProjectScopedViewSet, request_user
 from research.api.serializers import job_payload
+from research.models import User
 from research.permissions import access_object
 from research.roles import Capability
 
@@ -26,7 +27,7 @@ class SessionSerializer(serializers.ModelSerializer[ObservationSession]):
 
     class Meta:
         model = ObservationSession
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "title",
             "site",
@@ -42,16 +43,16 @@ class SessionSerializer(serializers.ModelSerializer[ObservationSession]):
             "created_at",
             "updated_at",
         )
-        read_only_fields = ("id", "created_at", "updated_at")
+        read_only_fields: tuple[str, ...] = ("id", "created_at", "updated_at")
 
 
 class NoteSerializer(serializers.ModelSerializer[FieldNote]):
     participant = ProjectRelatedField(_participants, required=False, allow_null=True)
-    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField[User](slug_field="username", read_only=True)
 
     class Meta:
         model = FieldNote
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "observed_at",
             "kind",
@@ -61,7 +62,7 @@ class NoteSerializer(serializers.ModelSerializer[FieldNote]):
             "created_at",
             "updated_at",
         )
-        read_only_fields = ("id", "author", "created_at", "updated_at")
+        read_only_fields: tuple[str, ...] = ("id", "author", "created_at", "updated_at")
 
 
 class TurnSerializer(serializers.ModelSerializer[SpeakerTurn]):
@@ -70,7 +71,7 @@ class TurnSerializer(serializers.ModelSerializer[SpeakerTurn]):
 
     class Meta:
         model = SpeakerTurn
-        fields = (
+        fields: tuple[str, ...] = (
             "speaker",
             "participant",
             "interviewer",
@@ -88,7 +89,7 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
 
     class Meta:
         model = Document
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "title",
             "kind",
@@ -102,7 +103,7 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
             "created_at",
             "updated_at",
         )
-        read_only_fields = (
+        read_only_fields: tuple[str, ...] = (
             "id",
             "char_count",
             "status",
@@ -117,7 +118,11 @@ class DocumentDetailSerializer(DocumentSerializer):
 
     class Meta(DocumentSerializer.Meta):
         fields = (*DocumentSerializer.Meta.fields, "text", "turns")
-        read_only_fields = (*DocumentSerializer.Meta.read_only_fields, "text", "turns")
+        read_only_fields = (
+            *DocumentSerializer.Meta.read_only_fields,
+            "text",
+            "turns",
+        )
 
 
 class DocumentCreateSerializer(DocumentSerializer):
@@ -136,7 +141,7 @@ class SessionFilter(filters.FilterSet):
 
     class Meta:
         model = ObservationSession
-        fields = ("channel", "journey_stage")
+        fields: tuple[str, ...] = ("channel", "journey_stage")
 
 
 class SessionViewSet(
@@ -191,7 +196,7 @@ class NoteViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, ProjectScoped
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         note = services.note_create(
-            session=self.session, author=request.user, **serializer.validated_data
+            session=self.session, author=request_user(request), **serializer.validated_data
         )
         return Response(self.get_serializer(note).data, status=status.HTTP_201_CREATED)
 
@@ -209,7 +214,7 @@ class NoteViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, ProjectScoped
 class DocumentFilter(filters.FilterSet):
     class Meta:
         model = Document
-        fields = ("kind", "participant", "session", "status")
+        fields: tuple[str, ...] = ("kind", "participant", "session", "status")
 
 
 class DocumentViewSet(
@@ -241,7 +246,7 @@ class DocumentViewSet(
         data = dict(serializer.validated_data)
         turns = [services.TurnInput(**turn) for turn in data.pop("turns", [])]
         document, job = services.document_create(
-            project=self.project, creator=request.user, turns=turns, **data
+            project=self.project, creator=request_user(request), turns=turns, **data
         )
         document = access_object(selectors.document_detail_list(project=self.project), document.pk)
         body = DocumentDetailSerializer(document, context=self.get_serializer_context()).data
@@ -258,4 +263,3 @@ class DocumentViewSet(
 
     def perform_destroy(self, instance: Any) -> None:
         services.document_delete(document=instance)
-

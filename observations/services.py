@@ -5,14 +5,13 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from observations.models import Document, FieldNote, ObservationSession, SpeakerTurn
 from observations.text import normalise_text
 from research.jobs import job_create, job_enqueue
-from research.models import Job, Participant, Project
+from research.models import Job, Participant, Project, User
 from research.validation import check_in_project, reject_unknown
 
 SESSION_FIELDS = (
@@ -31,7 +30,7 @@ NOTE_FIELDS = ("observed_at", "kind", "text", "participant")
 DOCUMENT_FIELDS = ("title", "kind", "participant", "session", "recorded_at")
 
 
-def _check_member(project: Project, field: str, user: AbstractBaseUser | None) -> None:
+def _check_member(project: Project, field: str, user: User | None) -> None:
     if user is not None and not project.memberships.filter(user_id=user.pk).exists():
         raise ValidationError({field: "Must be a member of this project."})
 
@@ -53,7 +52,7 @@ def session_create(
     project: Project,
     title: str,
     started_at: datetime,
-    observer: AbstractBaseUser | None = None,
+    observer: User | None = None,
     participants: list[Participant] | None = None,
     **fields: Any,
 ) -> ObservationSession:
@@ -99,7 +98,7 @@ def session_delete(*, session: ObservationSession) -> None:
 def note_create(
     *,
     session: ObservationSession,
-    author: AbstractBaseUser,
+    author: User,
     observed_at: datetime,
     text: str,
     kind: str = FieldNote.Kind.OBSERVATION,
@@ -153,7 +152,7 @@ class TurnInput:
     end: int
     speaker: str = ""
     participant: Participant | None = None
-    interviewer: AbstractBaseUser | None = None
+    interviewer: User | None = None
     started_at_ms: int | None = None
     ended_at_ms: int | None = None
 
@@ -179,7 +178,7 @@ def _check_turns(project: Project, text: str, turns: list[TurnInput]) -> None:
 def document_create(
     *,
     project: Project,
-    creator: AbstractBaseUser | None,
+    creator: User | None,
     title: str,
     text: str,
     kind: str = Document.Kind.TRANSCRIPT,
@@ -229,7 +228,7 @@ def document_create(
     return document, document_queue_processing(document=document, user=creator)
 
 
-def document_queue_processing(*, document: Document, user: AbstractBaseUser | None) -> Job:
+def document_queue_processing(*, document: Document, user: User | None) -> Job:
     """Queue the processing job for a document (after commit)."""
     from observations.tasks import document_process
 

@@ -15,7 +15,7 @@ def document_process(job_id: str) -> None:
     """Process the document named in the job's params, reporting into the job record."""
 
     def work(job: Job) -> dict[str, Any]:
-        document = Document.objects.get(pk=job.params["document"], project_id=job.project_id)
+        document = Document.objects.get(pk=job.params["document"], project=job.project)
         return services.document_process(document=document)
 
     job_run(job_id=job_id, work=work)

@@ -8,11 +8,10 @@ inline at commit, so the job has finished by the time the request returns.
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from research.models import Job, Project
+from research.models import Job, Project, User
 
 
 class _Task(Protocol):
@@ -23,7 +22,7 @@ def job_create(
     *,
     kind: str,
     project: Project | None,
-    user: AbstractBaseUser | None,
+    user: User | None,
     params: dict[str, Any] | None = None,
 ) -> Job:
     """Create a queued job record."""

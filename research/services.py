@@ -6,16 +6,12 @@ Services are keyword-only, run in one transaction and raise `django.core.excepti
 
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from research.models import Membership, Participant, Project
+from research.models import Membership, Participant, Project, User
 from research.roles import Role
 from research.validation import reject_unknown
-
-User = get_user_model()
 
 PROJECT_FIELDS = ("name", "description", "language", "journey_stages", "retention_days")
 PARTICIPANT_FIELDS = ("pseudonym", "customer_ref", "attributes", "consent")
@@ -41,7 +37,7 @@ def _check_language(language: str) -> None:
 @transaction.atomic
 def project_create(
     *,
-    creator: AbstractBaseUser,
+    creator: User,
     slug: str,
     name: str,
     description: str = "",

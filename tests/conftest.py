@@ -40,11 +40,22 @@ def team(db: None) -> Team:
 
 
 def client_for(user: User | None) -> APIClient:
-    """An API client authenticated as `user` (anonymous for None)."""
+    """A client logged in as `user` (anonymous for None), for API routes and pages alike."""
     client = APIClient()
     if user is not None:
-        client.force_authenticate(user=user)
+        client.force_login(user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings) -> None:
+    # The default PBKDF2 hasher costs ~0.3 s per password here; tests need no real hashing cost.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Production serves hashed names from collectstatic's manifest; tests serve the app's files.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
 
 
 @pytest.fixture

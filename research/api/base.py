@@ -11,15 +11,16 @@ from typing import Any, ClassVar
 from django.db import models
 from django.urls import URLPattern, path
 from rest_framework import serializers, viewsets
+from rest_framework.exceptions import MethodNotAllowed, NotAuthenticated
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
-from research.models import Project
+from research.models import Project, User
 from research.permissions import ProjectAccess, access_object, access_project
 from research.roles import Capability
 
 
-class ProjectScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class ProjectScopedViewSet(viewsets.GenericViewSet):
     """Base for every resource under `/api/v1/projects/{slug}/`."""
 
     # Capability needed for unsafe methods, per action; reads always need READ.
@@ -30,6 +31,10 @@ class ProjectScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        method = (request.method or "").lower()
+        if method not in self.action_map and method not in ("head", "options"):
+            # Answer 405 before the role check, so "cannot do this" only ever means the role.
+            raise MethodNotAllowed(request.method or "")
         if request.method in SAFE_METHODS:
             need = Capability.READ
         else:
@@ -43,7 +48,8 @@ class ProjectScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
     def get_queryset(self) -> models.QuerySet[Any]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no project
-            return self.get_serializer_class().Meta.model.objects.none()
+            serializer_class: Any = self.get_serializer_class()
+            return serializer_class.Meta.model.objects.none()
         return self.scoped_queryset()
 
     def get_object(self) -> Any:
@@ -57,7 +63,7 @@ class ProjectScopedViewSet(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return context
 
 
-class ProjectRelatedField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+class ProjectRelatedField(serializers.PrimaryKeyRelatedField):
     """A primary key that only resolves inside the request's project.
 
     `scope` maps the project to the queryset of allowed targets, so an id from another project
@@ -75,7 +81,7 @@ class ProjectRelatedField(serializers.PrimaryKeyRelatedField):  # type: ignore[t
         return self.scope(project)
 
 
-class MemberField(serializers.SlugRelatedField):  # type: ignore[type-arg]
+class MemberField(serializers.SlugRelatedField):
     """A user given by username who must be a member of the request's project."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -87,6 +93,14 @@ class MemberField(serializers.SlugRelatedField):  # type: ignore[type-arg]
         project = self.context.get("project")
         users = get_user_model().objects
         return users.filter(memberships__project=project) if project else users.none()
+
+
+def request_user(request: Request) -> User:
+    """The authenticated user of an API request (every API view requires authentication)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise NotAuthenticated()
+    return user
 
 
 def _actions(viewset: Any, mapping: dict[str, str]) -> dict[str, str]:
@@ -102,7 +116,11 @@ def scoped_routes(prefix: str, viewset: Any, name: str) -> list[URLPattern]:
     list_actions = _actions(viewset, {"get": "list", "post": "create"})
     if list_actions:
         routes.append(
-            path(f"projects/<slug:slug>/{prefix}/", viewset.as_view(list_actions), name=f"{name}-list")
+            path(
+                f"projects/<slug:slug>/{prefix}/",
+                viewset.as_view(list_actions),
+                name=f"{name}-list",
+            )
         )
     detail_actions = _actions(
         viewset, {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}

@@ -40,7 +40,10 @@ def _error(field: str, message: str) -> dict[str, str]:
 
 def _django_validation_detail(exc: DjangoValidationError) -> Any:
     if hasattr(exc, "error_dict"):
-        return {field: [m for e in errors for m in e.messages] for field, errors in exc.error_dict.items()}
+        return {
+            field: [m for e in errors for m in e.messages]
+            for field, errors in exc.error_dict.items()
+        }
     return exc.messages
 
 

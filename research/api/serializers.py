@@ -15,7 +15,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
     class Meta:
         model = Project
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "slug",
             "name",
@@ -27,7 +27,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
             "created_at",
             "updated_at",
         )
-        read_only_fields = ("id", "created_at", "updated_at")
+        read_only_fields: tuple[str, ...] = ("id", "created_at", "updated_at")
         extra_kwargs: dict[str, Any] = {"slug": {"validators": []}}
 
     def get_role(self, project: Project) -> str | None:
@@ -41,7 +41,7 @@ class ProjectSerializer(serializers.ModelSerializer[Project]):
 
 class ProjectUpdateSerializer(ProjectSerializer):
     class Meta(ProjectSerializer.Meta):
-        read_only_fields = ("id", "slug", "created_at", "updated_at")
+        read_only_fields: tuple[str, ...] = ("id", "slug", "created_at", "updated_at")
 
 
 class MembershipSerializer(serializers.ModelSerializer[Membership]):
@@ -51,8 +51,8 @@ class MembershipSerializer(serializers.ModelSerializer[Membership]):
 
     class Meta:
         model = Membership
-        fields = ("id", "username", "display_name", "role", "created_at")
-        read_only_fields = ("id", "created_at")
+        fields: tuple[str, ...] = ("id", "username", "display_name", "role", "created_at")
+        read_only_fields: tuple[str, ...] = ("id", "created_at")
 
 
 class MembershipUpdateSerializer(serializers.Serializer[Membership]):
@@ -65,7 +65,7 @@ class ParticipantSerializer(serializers.ModelSerializer[Participant]):
 
     class Meta:
         model = Participant
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "pseudonym",
             "customer_ref",
@@ -74,18 +74,18 @@ class ParticipantSerializer(serializers.ModelSerializer[Participant]):
             "created_at",
             "updated_at",
         )
-        read_only_fields = ("id", "created_at", "updated_at")
+        read_only_fields: tuple[str, ...] = ("id", "created_at", "updated_at")
         # Uniqueness within the project is the service's rule (it knows the project).
         validators: list[Any] = []
 
 
 class JobSerializer(serializers.ModelSerializer[Job]):
     url = serializers.SerializerMethodField()
-    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    project = serializers.SlugRelatedField[Project](slug_field="slug", read_only=True)
 
     class Meta:
         model = Job
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "kind",
             "project",

@@ -1,6 +1,6 @@
 """API views for projects, members, participants and jobs."""
 
-from typing import Any, ClassVar
+from typing import Any
 
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema
@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from research import selectors, services
-from research.api.base import ProjectScopedViewSet
+from research.api.base import ProjectScopedViewSet, request_user
 from research.api.serializers import (
     JobSerializer,
     MembershipSerializer,
@@ -24,12 +24,12 @@ from research.permissions import access_job, access_project
 from research.roles import Capability
 
 
-class ProjectViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
+class ProjectViewSet(viewsets.ModelViewSet):
     """Projects you are a member of. Creating one makes you its owner."""
 
     lookup_field = "slug"
     serializer_class = ProjectSerializer
-    http_method_names: ClassVar = ["get", "post", "patch", "delete", "head", "options"]
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self) -> Any:
         return selectors.project_list(user=self.request.user)
@@ -52,7 +52,7 @@ class ProjectViewSet(viewsets.ModelViewSet):  # type: ignore[type-arg]
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         project = services.project_create(
-            creator=request.user,  # type: ignore[arg-type]
+            creator=request_user(request),
             slug=data["slug"],
             name=data["name"],
             description=data.get("description", ""),
@@ -150,8 +150,8 @@ class ParticipantViewSet(
         services.participant_delete(participant=instance)
 
 
-class JobDetailView(generics.RetrieveAPIView):  # type: ignore[type-arg]
-    """Status, progress (0–1), result and error of a background job."""
+class JobDetailView(generics.RetrieveAPIView):
+    """Status, progress (0 to 1), result and error of a background job."""
 
     serializer_class = JobSerializer
     queryset = Job.objects.none()

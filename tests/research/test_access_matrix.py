@@ -1,0 +1,158 @@
+"""The access matrix: every project route × every method × every role, plus an outsider.
+
+Rules (ARCHITECTURE.md): non-members get 404 exactly like a missing project; members whose role
+lacks the capability get 403; members whose role has it get through (any status but 403/404).
+The capability each write needs is declared below; a route missing from the table fails the test,
+so a future route cannot slip in untested.
+"""
+
+import pytest
+from django.urls import reverse
+
+from research.models import Job
+from research.roles import Capability, Role
+from tests.conftest import Team, client_for
+from tests.factories import (
+    CodeFactory,
+    DocumentFactory,
+    ExcerptFactory,
+    FieldNoteFactory,
+    MemoFactory,
+    ParticipantFactory,
+    SessionFactory,
+)
+from tests.routes import project_routes
+
+C = Capability
+READ_ALL = {"GET": C.READ}
+CRUD = {"GET": C.READ, "POST": None, "PATCH": None, "DELETE": None}
+
+
+def _writes(cap: Capability, detail: bool) -> dict[str, Capability]:
+    return {"PATCH": cap, "DELETE": cap} if detail else {"POST": cap}
+
+
+# What each project route needs, per method. GET always needs READ unless listed.
+NEEDS: dict[str, dict[str, Capability]] = {
+    "api:project-detail": _writes(C.MANAGE_PROJECT, detail=True),
+    "api:member-list": _writes(C.MANAGE_MEMBERS, detail=False),
+    "api:member-detail": _writes(C.MANAGE_MEMBERS, detail=True),
+    "api:participant-list": _writes(C.CAPTURE, detail=False),
+    "api:participant-detail": _writes(C.CAPTURE, detail=True),
+    "api:session-list": _writes(C.CAPTURE, detail=False),
+    "api:session-detail": _writes(C.CAPTURE, detail=True),
+    "api:note-list": _writes(C.CAPTURE, detail=False),
+    "api:note-detail": _writes(C.CAPTURE, detail=True),
+    "api:document-list": _writes(C.CAPTURE, detail=False),
+    "api:document-detail": _writes(C.CAPTURE, detail=True),
+    "api:code-list": _writes(C.EDIT_CODEBOOK, detail=False),
+    "api:code-detail": _writes(C.EDIT_CODEBOOK, detail=True),
+    "api:excerpt-list": _writes(C.CODE, detail=False),
+    # The excerpt and memo below belong to the researcher: changing them is others' work.
+    "api:excerpt-detail": _writes(C.EDIT_OTHERS_WORK, detail=True),
+    "api:memo-list": _writes(C.CODE, detail=False),
+    "api:memo-detail": _writes(C.EDIT_OTHERS_WORK, detail=True),
+    "frontend:project-home": {},
+    "frontend:project-members": {"GET": C.MANAGE_MEMBERS, "POST": C.MANAGE_MEMBERS},
+    "frontend:project-member": {"GET": C.MANAGE_MEMBERS, "POST": C.MANAGE_MEMBERS},
+}
+METHODS = ("GET", "POST", "PATCH", "DELETE")
+USERS = (*(role.value for role in Role), "outsider")
+
+
+def build_kwargs(
+    route_name: str, kwargs: tuple[str, ...], team: Team, *, other: bool = False
+) -> dict[str, object]:
+    """Fill a route's URL kwargs with new objects of `team.project` (of the other project if
+    `other`; the slug always names `team.project`)."""
+    project = team.other_project if other else team.project
+    session = SessionFactory(project=project)
+    document = DocumentFactory(project=project)
+    member = project.memberships.get(user=team.outsider if other else team.manager)
+    objects = {
+        "member": member,
+        "membership": member,
+        "participant": ParticipantFactory(project=project),
+        "session": session,
+        "note": FieldNoteFactory(session=session),
+        "document": document,
+        "code": CodeFactory(project=project),
+        "excerpt": ExcerptFactory(document=document, coder=team.researcher),
+        "memo": MemoFactory(project=project, author=team.researcher),
+        "job": Job.objects.create(project=project, kind="test"),
+    }
+    values: dict[str, object] = {}
+    for name in kwargs:
+        if name == "slug":
+            values[name] = team.project.slug
+        elif name.endswith(("_pk", "_id")) and name.rsplit("_", 1)[0] in objects:
+            values[name] = objects[name.rsplit("_", 1)[0]].pk
+        elif name == "pk":
+            resource = route_name.split(":")[-1].removesuffix("-detail")
+            if resource not in objects:
+                pytest.fail(f"tests/research/test_access_matrix.py: no object for {route_name}")
+            values[name] = objects[resource].pk
+        else:
+            pytest.fail(f"{route_name}: teach build_kwargs the URL kwarg {name!r}")
+    return values
+
+
+def _call(client, method: str, url: str):
+    return (
+        getattr(client, method.lower())(url, {}, format="json")
+        if method != "GET"
+        else client.get(url)
+    )
+
+
+ROUTES = project_routes()
+
+
+def test_every_project_route_has_declared_needs():
+    missing = [route.name for route in ROUTES if route.name not in NEEDS]
+    assert not missing, f"Declare the capabilities of these routes in NEEDS: {missing}"
+
+
+@pytest.mark.parametrize("who", USERS)
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_route_access_matches_role_when_called_by_each_user(team, route, method, who):
+    url = reverse(route.name, kwargs=build_kwargs(route.name, route.kwargs, team))
+    response = _call(client_for(team.user(who)), method, url)
+    status = response.status_code
+    if who == "outsider":
+        assert status in (404, 405), f"{method} {url} by an outsider gave {status}, not 404"
+        return
+    need = NEEDS.get(route.name, {}).get(method, C.READ if method == "GET" else None)
+    role = Role(who)
+    if status == 405:  # the route does not offer this method; nobody may get further
+        return
+    if need is None:
+        pytest.fail(f"{route.name}: declare the capability {method} needs (it answered {status})")
+    if role.can(need):
+        assert status not in (403, 404), f"{method} {url} as {who} gave {status}"
+    else:
+        assert status == 403, f"{method} {url} as {who} gave {status}, expected 403 ({need})"
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_route_refuses_anonymous_when_not_logged_in(team, route):
+    url = reverse(route.name, kwargs=build_kwargs(route.name, route.kwargs, team))
+    response = client_for(None).get(url)
+    if route.name.startswith("api:"):
+        assert response.status_code == 401
+    else:
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=str)
+def test_route_is_404_when_project_does_not_exist(team, route):
+    kwargs = build_kwargs(route.name, route.kwargs, team)
+    kwargs["slug"] = "no-such-project"
+    url = reverse(route.name, kwargs=kwargs)
+    client = client_for(team.owner)
+    statuses = {method: _call(client, method, url).status_code for method in METHODS}
+    # A method the route does not offer may answer 405; every other answer must be 404.
+    assert set(statuses.values()) <= {404, 405}, statuses
+    assert 404 in statuses.values(), statuses

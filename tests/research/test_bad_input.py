@@ -1,0 +1,152 @@
+"""Bad input to every create endpoint gets a 400 naming the field, and creates nothing."""
+
+import pytest
+from django.apps import apps
+from django.urls import reverse
+
+from tests.conftest import Team, client_for
+from tests.factories import CodeFactory, DocumentFactory, SessionFactory
+from tests.research.test_list_queries import LIST_ROUTES
+
+# route -> (model whose row count must not change, [(body, field named in the errors)])
+BAD: dict[str, tuple[str, list[tuple[dict, str]]]] = {
+    "api:project-list": (
+        "research.Project",
+        [
+            ({"name": "No slug"}, "slug"),
+            ({"slug": "has spaces", "name": "X"}, "slug"),
+            ({"slug": "onboarding-calls", "name": "Taken"}, "slug"),
+            ({"slug": "new", "name": "X", "language": "xx"}, "language"),
+        ],
+    ),
+    "api:member-list": (
+        "research.Membership",
+        [
+            ({"username": "nobody", "role": "coder"}, "username"),
+            ({"username": "outsider", "role": "boss"}, "role"),
+            ({"username": "coder1", "role": "coder"}, "username"),  # already a member
+        ],
+    ),
+    "api:participant-list": (
+        "research.Participant",
+        [
+            ({}, "pseudonym"),
+            ({"pseudonym": "P1", "attributes": ["not", "an", "object"]}, "attributes"),
+            ({"pseudonym": "  "}, "pseudonym"),
+        ],
+    ),
+    "api:session-list": (
+        "observations.ObservationSession",
+        [
+            ({"title": "No start"}, "started_at"),
+            ({"title": "T", "started_at": "not a date"}, "started_at"),
+            (
+                {"title": "T", "started_at": "2026-03-02T10:00Z", "ended_at": "2026-03-02T09:00Z"},
+                "ended_at",
+            ),
+            ({"title": "T", "started_at": "2026-03-02T10:00Z", "channel": "pigeon"}, "channel"),
+            ({"title": "T", "started_at": "2026-03-02T10:00Z", "observer": "outsider"}, "observer"),
+            (
+                {"title": "T", "started_at": "2026-03-02T10:00Z", "journey_stage": "moon"},
+                "journey_stage",
+            ),
+        ],
+    ),
+    "api:note-list": (
+        "observations.FieldNote",
+        [
+            ({"observed_at": "2026-03-02T10:00Z", "text": "   "}, "text"),
+            ({"text": "No time"}, "observed_at"),
+            ({"observed_at": "2026-03-02T10:00Z", "text": "x", "kind": "gossip"}, "kind"),
+        ],
+    ),
+    "api:document-list": (
+        "observations.Document",
+        [
+            ({"title": "No text"}, "text"),
+            ({"title": "Blank", "text": " \n "}, "text"),
+            ({"title": "T", "text": "abc", "turns": [{"start": 2, "end": 9}]}, "turns[0]"),
+            (
+                {
+                    "title": "T",
+                    "text": "abcdef",
+                    "turns": [{"start": 0, "end": 4}, {"start": 2, "end": 6}],
+                },
+                "turns[1]",
+            ),
+            ({"title": "T", "text": "abc", "kind": "novel"}, "kind"),
+        ],
+    ),
+    "api:code-list": (
+        "coding.Code",
+        [
+            ({}, "name"),
+            ({"name": "Colourful", "color": "red"}, "color"),
+            ({"name": "Existing"}, "name"),  # case-insensitive duplicate among roots
+            ({"name": "Orphan", "parent": 999999}, "parent"),
+        ],
+    ),
+    "api:excerpt-list": (
+        "coding.Excerpt",
+        [
+            ({"document": "DOC", "code": "CODE", "start": 5, "end": 5}, "start"),
+            ({"document": "DOC", "code": "CODE", "start": 0, "end": 10**6}, "end"),
+            ({"document": "DOC", "code": "CODE", "start": -1, "end": 3}, "start"),
+            ({"document": "DOC", "code": "CODE", "start": 0, "end": 5, "text": "wrong"}, "text"),
+            ({"document": "OTHER_DOC", "code": "CODE", "start": 0, "end": 5}, "document"),
+            ({"code": "CODE", "start": 0, "end": 5}, "document"),
+        ],
+    ),
+    "api:memo-list": (
+        "coding.Memo",
+        [
+            ({"text": ""}, "text"),
+            ({"text": "About a foreign code", "code": "OTHER_CODE"}, "code"),
+        ],
+    ),
+}
+
+
+def _fill(body: dict, ids: dict[str, int]) -> dict:
+    return {
+        key: ids.get(value, value) if isinstance(value, str) else value
+        for key, value in body.items()
+    }
+
+
+def _cases():
+    for route in LIST_ROUTES:
+        model, cases = BAD.get(route.name, ("", [({}, "?")]))
+        for index, (body, field) in enumerate(cases):
+            yield pytest.param(route, model, body, field, id=f"{route.name}-{index}")
+
+
+def test_every_create_endpoint_has_bad_input_cases():
+    assert {route.name for route in LIST_ROUTES} <= set(BAD)
+
+
+@pytest.mark.parametrize(("route", "model", "body", "field"), list(_cases()))
+def test_create_gives_400_naming_the_field_when_input_is_bad(team: Team, route, model, body, field):
+    session = SessionFactory(project=team.project)
+    CodeFactory(project=team.project, name="existing")
+    ids = {
+        "DOC": DocumentFactory(project=team.project).pk,
+        "CODE": CodeFactory(project=team.project).pk,
+        "OTHER_DOC": DocumentFactory(project=team.other_project).pk,
+        "OTHER_CODE": CodeFactory(project=team.other_project).pk,
+    }
+    kwargs = {"slug": team.project.slug} if "slug" in route.kwargs else {}
+    if "session_pk" in route.kwargs:
+        kwargs["session_pk"] = session.pk
+    Model = apps.get_model(model)
+    before = Model.objects.count()
+    response = client_for(team.owner).post(
+        reverse(route.name, kwargs=kwargs), _fill(body, ids), format="json"
+    )
+    assert response.status_code == 400, response.content
+    payload = response.json()
+    assert payload["detail"]
+    fields = [error.get("field") for error in payload["errors"]]
+    assert field in fields, payload
+    assert all(error["message"] for error in payload["errors"])
+    assert Model.objects.count() == before

@@ -1,0 +1,33 @@
+"""An object of another project is a 404 on every nested route, exactly like a missing one,
+even for the owner of the project named in the URL."""
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import client_for
+from tests.research.test_access_matrix import METHODS, ROUTES, _call, build_kwargs
+
+NESTED = [route for route in ROUTES if set(route.kwargs) - {"slug"}]
+
+
+def test_there_are_nested_routes_to_check():
+    assert len(NESTED) >= 9, [route.name for route in NESTED]
+
+
+@pytest.mark.parametrize("route", NESTED, ids=str)
+def test_nested_route_is_404_when_object_belongs_to_another_project(team, route):
+    url = reverse(route.name, kwargs=build_kwargs(route.name, route.kwargs, team, other=True))
+    client = client_for(team.owner)
+    statuses = {method: _call(client, method, url).status_code for method in METHODS}
+    # Methods a route does not offer may answer 405; every other answer must be 404.
+    assert set(statuses.values()) <= {404, 405}, statuses
+    assert 404 in statuses.values(), statuses
+
+
+@pytest.mark.parametrize("route", NESTED, ids=str)
+def test_nested_route_answers_owner_when_object_is_in_the_project(team, route):
+    """The control: the same route with this project's objects is not a 404."""
+    url = reverse(route.name, kwargs=build_kwargs(route.name, route.kwargs, team))
+    client = client_for(team.owner)
+    statuses = {method: _call(client, method, url).status_code for method in ("GET", "PATCH")}
+    assert 404 not in statuses.values(), statuses

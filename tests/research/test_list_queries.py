@@ -1,0 +1,92 @@
+"""Every API list endpoint answers in a number of SQL queries that does not grow with its rows."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from research.roles import Role
+from tests.conftest import Team, client_for
+from tests.factories import (
+    CodeFactory,
+    DocumentFactory,
+    ExcerptFactory,
+    FieldNoteFactory,
+    MembershipFactory,
+    MemoFactory,
+    ParticipantFactory,
+    ProjectFactory,
+    SessionFactory,
+    SpeakerTurnFactory,
+)
+from tests.routes import all_routes
+
+
+def _add_rows(resource: str, team: Team, n: int) -> dict[str, object]:
+    """Add `n` rows of `resource` to the team's project; return extra URL kwargs."""
+    project = team.project
+    if resource == "project":
+        for _ in range(n):
+            MembershipFactory(project=ProjectFactory(), user=team.owner, role=Role.OWNER)
+    elif resource == "member":
+        MembershipFactory.create_batch(n, project=project)
+    elif resource == "participant":
+        ParticipantFactory.create_batch(n, project=project)
+    elif resource == "session":
+        for _ in range(n):
+            session = SessionFactory(project=project, observer=team.researcher)
+            session.participants.set(ParticipantFactory.create_batch(2, project=project))
+            FieldNoteFactory(session=session)
+    elif resource == "note":
+        session = project.sessions.first() or SessionFactory(project=project)
+        participant = ParticipantFactory(project=project)
+        FieldNoteFactory.create_batch(
+            n, session=session, participant=participant, author=team.coder
+        )
+        return {"session_pk": session.pk}
+    elif resource == "document":
+        for _ in range(n):
+            document = DocumentFactory(
+                project=project, participant=ParticipantFactory(project=project)
+            )
+            SpeakerTurnFactory(document=document, start=0, end=5)
+    elif resource == "code":
+        parent = CodeFactory(project=project)
+        CodeFactory.create_batch(n, project=project, parent=parent)
+    elif resource == "excerpt":
+        document = DocumentFactory(project=project)
+        for _ in range(n):
+            ExcerptFactory(document=document, coder=team.coder)
+    elif resource == "memo":
+        MemoFactory.create_batch(n, project=project, author=team.coder)
+    else:
+        pytest.fail(f"tests/research/test_list_queries.py: teach _add_rows about {resource!r}")
+    return {}
+
+
+LIST_ROUTES = [r for r in all_routes() if r.name.startswith("api:") and r.name.endswith("-list")]
+
+
+def _queries(team: Team, route, n: int) -> tuple[int, int]:
+    extra = _add_rows(route.name.split(":")[1].removesuffix("-list"), team, n)
+    kwargs = {"slug": team.project.slug, **extra} if "slug" in route.kwargs else {}
+    client = client_for(team.owner)
+    url = reverse(route.name, kwargs=kwargs)
+    client.get(url)  # warm the session and content-type caches
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, response.content
+    return len(ctx.captured_queries), response.json()["count"]
+
+
+def test_every_list_route_is_covered():
+    assert len(LIST_ROUTES) >= 9, [r.name for r in LIST_ROUTES]
+
+
+@pytest.mark.parametrize("route", LIST_ROUTES, ids=str)
+def test_list_query_count_is_constant_when_rows_grow(team, route):
+    few, count_few = _queries(team, route, 2)
+    many, count_many = _queries(team, route, 12)
+    assert count_many >= count_few + 10  # the rows really are there
+    assert many == few, f"{route.name}: {few} queries for {count_few} rows, {many} for {count_many}"
+    assert many <= 8, f"{route.name} uses {many} queries"
