@@ -5,7 +5,7 @@ from django.apps import apps
 from django.urls import reverse
 
 from tests.conftest import Team, client_for
-from tests.factories import CodeFactory, DocumentFactory, SessionFactory
+from tests.factories import CodeFactory, DocumentFactory, ParticipantFactory, SessionFactory
 from tests.research.test_list_queries import LIST_ROUTES
 
 # route -> (model whose row count must not change, [(body, field named in the errors)])
@@ -58,6 +58,10 @@ BAD: dict[str, tuple[str, list[tuple[dict, str]]]] = {
             ({"observed_at": "2026-03-02T10:00Z", "text": "   "}, "text"),
             ({"text": "No time"}, "observed_at"),
             ({"observed_at": "2026-03-02T10:00Z", "text": "x", "kind": "gossip"}, "kind"),
+            (
+                {"observed_at": "2026-03-02T10:00Z", "text": "x", "participant": "OTHER_PERSON"},
+                "participant",
+            ),
         ],
     ),
     "api:document-list": (
@@ -134,6 +138,7 @@ def test_create_gives_400_naming_the_field_when_input_is_bad(team: Team, route, 
         "CODE": CodeFactory(project=team.project).pk,
         "OTHER_DOC": DocumentFactory(project=team.other_project).pk,
         "OTHER_CODE": CodeFactory(project=team.other_project).pk,
+        "OTHER_PERSON": ParticipantFactory(project=team.other_project).pk,
     }
     kwargs = {"slug": team.project.slug} if "slug" in route.kwargs else {}
     if "session_pk" in route.kwargs:
