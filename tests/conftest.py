@@ -27,15 +27,15 @@ class Team:
 
 @pytest.fixture
 def team(db: None) -> Team:
-    project = ProjectFactory(slug="onboarding-calls", name="Onboarding calls")
+    project = ProjectFactory.create(slug="onboarding-calls", name="Onboarding calls")
     users = {}
     for role in Role:
-        user = UserFactory(username=f"{role.value}1")
-        MembershipFactory(project=project, user=user, role=role)
+        user = UserFactory.create(username=f"{role.value}1")
+        MembershipFactory.create(project=project, user=user, role=role)
         users[role.value] = user
-    other = ProjectFactory(slug="other-study", name="Other study")
-    outsider = UserFactory(username="outsider")
-    MembershipFactory(project=other, user=outsider, role=Role.OWNER)
+    other = ProjectFactory.create(slug="other-study", name="Other study")
+    outsider = UserFactory.create(username="outsider")
+    MembershipFactory.create(project=other, user=outsider, role=Role.OWNER)
     return Team(project=project, outsider=outsider, other_project=other, **users)
 
 

@@ -2,17 +2,28 @@
 builds every related row in that same project."""
 
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import factory
-from django.contrib.auth import get_user_model
 from factory.django import DjangoModelFactory
 
 from coding.models import Code, Excerpt, Memo
 from observations.models import Document, FieldNote, ObservationSession, SpeakerTurn
-from research.models import Membership, Participant, Project
+from research.models import Membership, Participant, Project, User
 from research.roles import Role
 
 DEFAULT_PASSWORD = "correct-horse-battery"
+T = TypeVar("T")
+
+
+class ModelFactory(DjangoModelFactory[T]):
+    """Base of our factories. Call `XFactory.create(...)` in tests: factory_boy types `create` as
+    returning the model, while a bare `XFactory(...)` call is untyped."""
+
+    class Meta:
+        abstract = True
+
+
 TEXT = (
     "Interviewer: How did the first week with your new plan go?\n"
     "Customer: Honestly the activation took three days and nobody told me why.\n"
@@ -21,9 +32,9 @@ TEXT = (
 )
 
 
-class UserFactory(DjangoModelFactory):
+class UserFactory(ModelFactory[User]):
     class Meta:
-        model = get_user_model()
+        model = User
         django_get_or_create = ("username",)
         skip_postgeneration_save = True
 
@@ -32,7 +43,7 @@ class UserFactory(DjangoModelFactory):
     password = factory.django.Password(DEFAULT_PASSWORD)
 
 
-class ProjectFactory(DjangoModelFactory):
+class ProjectFactory(ModelFactory[Project]):
     class Meta:
         model = Project
 
@@ -41,7 +52,7 @@ class ProjectFactory(DjangoModelFactory):
     journey_stages = factory.LazyFunction(lambda: ["onboarding", "usage", "support"])
 
 
-class MembershipFactory(DjangoModelFactory):
+class MembershipFactory(ModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -50,7 +61,7 @@ class MembershipFactory(DjangoModelFactory):
     role = Role.CODER
 
 
-class ParticipantFactory(DjangoModelFactory):
+class ParticipantFactory(ModelFactory[Participant]):
     class Meta:
         model = Participant
 
@@ -59,7 +70,7 @@ class ParticipantFactory(DjangoModelFactory):
     customer_ref = factory.Sequence(lambda n: f"CUST-{n:05d}")
 
 
-class SessionFactory(DjangoModelFactory):
+class SessionFactory(ModelFactory[ObservationSession]):
     class Meta:
         model = ObservationSession
 
@@ -71,7 +82,7 @@ class SessionFactory(DjangoModelFactory):
     started_at = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 
 
-class FieldNoteFactory(DjangoModelFactory):
+class FieldNoteFactory(ModelFactory[FieldNote]):
     class Meta:
         model = FieldNote
 
@@ -81,7 +92,7 @@ class FieldNoteFactory(DjangoModelFactory):
     text = "Customer waits at the counter holding the SIM pack."
 
 
-class DocumentFactory(DjangoModelFactory):
+class DocumentFactory(ModelFactory[Document]):
     class Meta:
         model = Document
 
@@ -93,7 +104,7 @@ class DocumentFactory(DjangoModelFactory):
     status = Document.Status.READY
 
 
-class SpeakerTurnFactory(DjangoModelFactory):
+class SpeakerTurnFactory(ModelFactory[SpeakerTurn]):
     class Meta:
         model = SpeakerTurn
 
@@ -104,7 +115,7 @@ class SpeakerTurnFactory(DjangoModelFactory):
     end = 10
 
 
-class CodeFactory(DjangoModelFactory):
+class CodeFactory(ModelFactory[Code]):
     class Meta:
         model = Code
 
@@ -113,7 +124,7 @@ class CodeFactory(DjangoModelFactory):
     color = "#4c78a8"
 
 
-class ExcerptFactory(DjangoModelFactory):
+class ExcerptFactory(ModelFactory[Excerpt]):
     class Meta:
         model = Excerpt
 
@@ -126,7 +137,7 @@ class ExcerptFactory(DjangoModelFactory):
     text = factory.LazyAttribute(lambda e: e.document.text[e.start : e.end])
 
 
-class MemoFactory(DjangoModelFactory):
+class MemoFactory(ModelFactory[Memo]):
     class Meta:
         model = Memo
 

@@ -10,8 +10,8 @@ def _url(team, suffix=""):
 
 
 def test_excerpt_create_records_coder_and_quote_when_coder_codes(team):
-    document = DocumentFactory(project=team.project)
-    code = CodeFactory(project=team.project)
+    document = DocumentFactory.create(project=team.project)
+    code = CodeFactory.create(project=team.project)
     start = document.text.index("activation")
     response = client_for(team.coder).post(
         _url(team),
@@ -19,15 +19,19 @@ def test_excerpt_create_records_coder_and_quote_when_coder_codes(team):
         format="json",
     )
     assert response.status_code == 201, response.content
-    assert response.json()["coder"] == "coder1" and response.json()["text"] == "activation"
+    assert response.json()["coder"] == "coder1"
+    assert response.json()["text"] == "activation"
 
 
 def test_excerpt_list_filters_by_document_code_and_coder_when_given(team):
-    doc_a, doc_b = DocumentFactory(project=team.project), DocumentFactory(project=team.project)
-    code = CodeFactory(project=team.project)
-    ExcerptFactory(document=doc_a, code=code, coder=team.coder)
-    ExcerptFactory(document=doc_a, coder=team.researcher)
-    ExcerptFactory(document=doc_b, code=code, coder=team.coder)
+    doc_a, doc_b = (
+        DocumentFactory.create(project=team.project),
+        DocumentFactory.create(project=team.project),
+    )
+    code = CodeFactory.create(project=team.project)
+    ExcerptFactory.create(document=doc_a, code=code, coder=team.coder)
+    ExcerptFactory.create(document=doc_a, coder=team.researcher)
+    ExcerptFactory.create(document=doc_b, code=code, coder=team.coder)
     client = client_for(team.manager)
     assert client.get(_url(team, f"?document={doc_a.pk}")).json()["count"] == 2
     assert client.get(_url(team, f"?code={code.pk}")).json()["count"] == 2
@@ -36,9 +40,9 @@ def test_excerpt_list_filters_by_document_code_and_coder_when_given(team):
 
 
 def test_coder_edits_own_excerpt_but_gets_403_when_it_is_someone_elses(team):
-    document = DocumentFactory(project=team.project)
-    mine = ExcerptFactory(document=document, coder=team.coder)
-    theirs = ExcerptFactory(document=document, coder=team.researcher)
+    document = DocumentFactory.create(project=team.project)
+    mine = ExcerptFactory.create(document=document, coder=team.coder)
+    theirs = ExcerptFactory.create(document=document, coder=team.researcher)
     client = client_for(team.coder)
     assert client.patch(_url(team, f"{mine.pk}/"), {"memo": "ok"}, format="json").status_code == 200
     assert (
@@ -50,8 +54,8 @@ def test_coder_edits_own_excerpt_but_gets_403_when_it_is_someone_elses(team):
 
 
 def test_manager_gets_403_when_trying_to_code(team):
-    document = DocumentFactory(project=team.project)
-    code = CodeFactory(project=team.project)
+    document = DocumentFactory.create(project=team.project)
+    code = CodeFactory.create(project=team.project)
     response = client_for(team.manager).post(
         _url(team), {"document": document.pk, "code": code.pk, "start": 0, "end": 5}, format="json"
     )
@@ -74,14 +78,15 @@ def test_code_tree_round_trips_when_researcher_builds_codebook(team):
         },
         format="json",
     )
-    assert child.status_code == 201 and child.json()["parent"] == theme["id"]
+    assert child.status_code == 201
+    assert child.json()["parent"] == theme["id"]
     children = client.get(f"{base}?parent={theme['id']}").json()["results"]
     assert [c["name"] for c in children] == ["Waiting for SIM"]
     assert client_for(team.coder).post(base, {"name": "Sneaky"}, format="json").status_code == 403
 
 
 def test_code_delete_gives_400_and_keeps_excerpts_when_code_is_in_use(team):
-    excerpt = ExcerptFactory(document=DocumentFactory(project=team.project))
+    excerpt = ExcerptFactory.create(document=DocumentFactory.create(project=team.project))
     url = f"/api/v1/projects/{team.project.slug}/codes/{excerpt.code_id}/"
     response = client_for(team.owner).delete(url)
     assert response.status_code == 400

@@ -189,7 +189,7 @@ def test_rebuilds_project_with_same_counts_when_reset(load):
 
 
 def test_refuses_and_keeps_project_when_slug_belongs_to_another_project(load):
-    ProjectFactory(slug=data.SLUG, name="A real study")
+    ProjectFactory.create(slug=data.SLUG, name="A real study")
     for args in ((), ("--reset",)):
         with pytest.raises(CommandError, match="not created by load_demo"):
             load(*args)
@@ -198,7 +198,7 @@ def test_refuses_and_keeps_project_when_slug_belongs_to_another_project(load):
 
 
 def test_refuses_when_a_demo_username_belongs_to_a_real_user(load):
-    UserFactory(username="manager", email="mark@example.org")
+    UserFactory.create(username="manager", email="mark@example.org")
     with pytest.raises(CommandError, match="not a demo user"):
         load()
     assert not Project.objects.filter(slug=data.SLUG).exists()

@@ -33,8 +33,8 @@ def test_researcher_sees_project_counts_when_logged_in_through_form(
 ) -> None:
     ParticipantFactory.create_batch(3, project=team.project)
     SessionFactory.create_batch(2, project=team.project)
-    ExcerptFactory.create_batch(2, document=DocumentFactory(project=team.project))
-    CodeFactory(project=team.project)
+    ExcerptFactory.create_batch(2, document=DocumentFactory.create(project=team.project))
+    CodeFactory.create(project=team.project)
 
     login(page, "researcher1")
 
@@ -54,7 +54,7 @@ def test_researcher_sees_project_counts_when_logged_in_through_form(
 def test_owner_adds_member_and_logs_out_when_on_members_page(
     team, live_server, page: Page, login
 ) -> None:
-    UserFactory(username="newcoder")
+    UserFactory.create(username="newcoder")
     login(page, "owner1")
     page.goto(live_server.url + reverse("frontend:project-home", args=[team.project.slug]))
     page.get_by_role("link", name="Manage members").click()

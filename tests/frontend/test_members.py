@@ -78,7 +78,7 @@ def test_member_change_is_404_when_membership_is_in_another_project(team, client
 
 
 def test_add_member_redirects_with_message_when_posted_without_htmx(team, client_as) -> None:
-    UserFactory(username="newcoder")
+    UserFactory.create(username="newcoder")
 
     response = client_as(team.owner).post(
         members_url(), {"username": "newcoder", "role": "coder"}, follow=True
@@ -90,7 +90,7 @@ def test_add_member_redirects_with_message_when_posted_without_htmx(team, client
 
 
 def test_add_member_returns_panel_when_posted_with_htmx(team, client_as) -> None:
-    UserFactory(username="newmanager")
+    UserFactory.create(username="newmanager")
 
     response = client_as(team.owner).post(
         members_url(), {"username": "newmanager", "role": "manager"}, **HTMX
@@ -201,7 +201,9 @@ def test_remove_member_deletes_membership_when_owner_posts(team, client_as) -> N
 def test_remove_self_sends_owner_to_project_list_when_another_owner_remains(
     team, client_as
 ) -> None:
-    MembershipFactory(project=team.project, user=UserFactory(username="owner2"), role="owner")
+    MembershipFactory.create(
+        project=team.project, user=UserFactory.create(username="owner2"), role="owner"
+    )
     target = membership_of(team, team.owner)
 
     response = client_as(team.owner).post(member_url(target), {"action": "remove"}, **HTMX)
@@ -213,7 +215,9 @@ def test_remove_self_sends_owner_to_project_list_when_another_owner_remains(
 def test_demote_self_sends_owner_to_project_home_when_another_owner_remains(
     team, client_as
 ) -> None:
-    MembershipFactory(project=team.project, user=UserFactory(username="owner2"), role="owner")
+    MembershipFactory.create(
+        project=team.project, user=UserFactory.create(username="owner2"), role="owner"
+    )
     target = membership_of(team, team.owner)
 
     response = client_as(team.owner).post(member_url(target), {"role": "researcher"})

@@ -23,10 +23,10 @@ def home(slug: str = "onboarding-calls") -> str:
 def test_project_home_shows_counts_when_member(team, client_as, role) -> None:
     ParticipantFactory.create_batch(3, project=team.project)
     SessionFactory.create_batch(2, project=team.project)
-    document = DocumentFactory(project=team.project)
+    document = DocumentFactory.create(project=team.project)
     ExcerptFactory.create_batch(4, document=document)  # each brings its own code
-    CodeFactory(project=team.project)
-    ParticipantFactory(project=team.other_project)  # never counted here
+    CodeFactory.create(project=team.project)
+    ParticipantFactory.create(project=team.other_project)  # never counted here
 
     response = client_as(team.user(role)).get(home())
 

@@ -28,7 +28,7 @@ def test_project_list_shows_my_projects_and_role_when_member(team, client_as) ->
 def test_project_list_invites_to_start_when_user_has_no_project(client_as) -> None:
     from tests.factories import UserFactory
 
-    body = client_as(UserFactory(username="newbie")).get(URL).content.decode()
+    body = client_as(UserFactory.create(username="newbie")).get(URL).content.decode()
 
     assert "You are not in any project yet" in body
     assert "newbie" in body

@@ -5,17 +5,20 @@ from tests.factories import DocumentFactory, FieldNoteFactory, SessionFactory, S
 
 
 def test_document_list_carries_summary_fields_without_text_when_listed(team):
-    document = DocumentFactory(project=team.project)
-    SpeakerTurnFactory(document=document, start=0, end=5)
+    document = DocumentFactory.create(project=team.project)
+    SpeakerTurnFactory.create(document=document, start=0, end=5)
     results = client_for(team.coder).get(f"/api/v1/projects/{team.project.slug}/documents/").json()
     item = results["results"][0]
     assert {"id", "title", "kind", "participant", "char_count", "turn_count", "status"} <= set(item)
-    assert "text" not in item and item["turn_count"] == 1
+    assert "text" not in item
+    assert item["turn_count"] == 1
 
 
 def test_document_detail_adds_text_and_turns_when_retrieved(team):
-    document = DocumentFactory(project=team.project)
-    SpeakerTurnFactory(document=document, start=0, end=12, speaker="Interviewer", started_at_ms=0)
+    document = DocumentFactory.create(project=team.project)
+    SpeakerTurnFactory.create(
+        document=document, start=0, end=12, speaker="Interviewer", started_at_ms=0
+    )
     url = f"/api/v1/projects/{team.project.slug}/documents/{document.pk}/"
     body = client_for(team.manager).get(url).json()
     assert body["text"] == document.text
@@ -33,21 +36,22 @@ def test_document_detail_adds_text_and_turns_when_retrieved(team):
 
 
 def test_document_list_filters_by_kind_when_asked(team):
-    DocumentFactory(project=team.project, kind="transcript")
-    DocumentFactory(project=team.project, kind="field_notes")
+    DocumentFactory.create(project=team.project, kind="transcript")
+    DocumentFactory.create(project=team.project, kind="field_notes")
     url = f"/api/v1/projects/{team.project.slug}/documents/?kind=field_notes"
     assert [d["kind"] for d in client_for(team.coder).get(url).json()["results"]] == ["field_notes"]
 
 
 def test_document_patch_cannot_change_text_when_sent(team):
-    document = DocumentFactory(project=team.project)
+    document = DocumentFactory.create(project=team.project)
     url = f"/api/v1/projects/{team.project.slug}/documents/{document.pk}/"
     response = client_for(team.researcher).patch(
         url, {"title": "New", "text": "evil"}, format="json"
     )
     assert response.status_code == 200
     document.refresh_from_db()
-    assert document.title == "New" and document.text != "evil"
+    assert document.title == "New"
+    assert document.text != "evil"
 
 
 def test_session_and_notes_round_trip_when_researcher_logs_fieldwork(team):
@@ -72,14 +76,15 @@ def test_session_and_notes_round_trip_when_researcher_logs_fieldwork(team):
         {"observed_at": "2026-03-07T10:12:00Z", "kind": "quote", "text": "“Why is it so slow?”"},
         format="json",
     )
-    assert note.status_code == 201 and note.json()["author"] == "researcher1"
+    assert note.status_code == 201
+    assert note.json()["author"] == "researcher1"
     listed = client.get(notes).json()["results"]
     assert [n["text"] for n in listed] == ["“Why is it so slow?”"]
     assert client.get(base).json()["results"][0]["note_count"] == 1
 
 
 def test_notes_of_another_projects_session_are_404_when_listed(team):
-    foreign = SessionFactory(project=team.other_project)
-    FieldNoteFactory(session=foreign)
+    foreign = SessionFactory.create(project=team.other_project)
+    FieldNoteFactory.create(session=foreign)
     url = f"/api/v1/projects/{team.project.slug}/sessions/{foreign.pk}/notes/"
     assert client_for(team.owner).get(url).status_code == 404

@@ -19,12 +19,14 @@ def test_document_create_normalises_text_when_it_has_bom_crlf_and_decomposed_acc
         project=team.project, creator=team.researcher, title=" Visit ", text=raw
     )
     assert document.text == "Caf\u00e9 visit\nsecond line\nthird"
-    assert document.char_count == len(document.text) and document.title == "Visit"
-    assert job.kind == "document_process" and job.params == {"document": document.pk}
+    assert document.char_count == len(document.text)
+    assert document.title == "Visit"
+    assert job.kind == "document_process"
+    assert job.params == {"document": document.pk}
 
 
 def test_document_create_stores_turns_when_offsets_fit(team):
-    participant = ParticipantFactory(project=team.project)
+    participant = ParticipantFactory.create(project=team.project)
     text = "Interviewer: Hi.\nP07: The app never let me in 😡."
     turns = [
         TurnInput(start=0, end=16, speaker="Interviewer", interviewer=team.researcher),
@@ -37,7 +39,8 @@ def test_document_create_stores_turns_when_offsets_fit(team):
     )
     stored = list(document.turns.order_by("index"))
     assert [document.text[t.start : t.end][:4] for t in stored] == ["Inte", "P07:"]
-    assert stored[1].participant == participant and stored[1].started_at_ms == 4200
+    assert stored[1].participant == participant
+    assert stored[1].started_at_ms == 4200
 
 
 @pytest.mark.parametrize(
@@ -70,7 +73,7 @@ def test_document_create_refuses_turns_when_text_would_change_in_normalisation(t
 
 
 def test_document_create_refuses_participant_when_from_another_project(team):
-    foreign = ParticipantFactory(project=team.other_project)
+    foreign = ParticipantFactory.create(project=team.other_project)
     with pytest.raises(ValidationError) as error:
         services.document_create(
             project=team.project, creator=team.owner, title="T", text="hello", participant=foreign
@@ -129,18 +132,19 @@ def test_session_create_refuses_observer_when_not_a_member(team):
 
 
 def test_session_update_replaces_participants_when_given(team):
-    session = SessionFactory(project=team.project)
-    people = [ParticipantFactory(project=team.project) for _ in range(2)]
+    session = SessionFactory.create(project=team.project)
+    people = [ParticipantFactory.create(project=team.project) for _ in range(2)]
     services.session_update(session=session, participants=people, site="Leeds store")
-    assert set(session.participants.all()) == set(people) and session.site == "Leeds store"
+    assert set(session.participants.all()) == set(people)
+    assert session.site == "Leeds store"
     with pytest.raises(ValidationError):
         services.session_update(
-            session=session, participants=[ParticipantFactory(project=team.other_project)]
+            session=session, participants=[ParticipantFactory.create(project=team.other_project)]
         )
 
 
 def test_note_create_strips_text_and_refuses_when_empty(team):
-    session = SessionFactory(project=team.project)
+    session = SessionFactory.create(project=team.project)
     note = services.note_create(
         session=session, author=team.researcher, observed_at=START, text="  Queue of 6 \r\n"
     )

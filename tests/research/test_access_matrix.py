@@ -66,19 +66,19 @@ def build_kwargs(
     """Fill a route's URL kwargs with new objects of `team.project` (of the other project if
     `other`; the slug always names `team.project`)."""
     project = team.other_project if other else team.project
-    session = SessionFactory(project=project)
-    document = DocumentFactory(project=project)
+    session = SessionFactory.create(project=project)
+    document = DocumentFactory.create(project=project)
     member = project.memberships.get(user=team.outsider if other else team.manager)
     objects = {
         "member": member,
         "membership": member,
-        "participant": ParticipantFactory(project=project),
+        "participant": ParticipantFactory.create(project=project),
         "session": session,
-        "note": FieldNoteFactory(session=session),
+        "note": FieldNoteFactory.create(session=session),
         "document": document,
-        "code": CodeFactory(project=project),
-        "excerpt": ExcerptFactory(document=document, coder=team.researcher),
-        "memo": MemoFactory(project=project, author=team.researcher),
+        "code": CodeFactory.create(project=project),
+        "excerpt": ExcerptFactory.create(document=document, coder=team.researcher),
+        "memo": MemoFactory.create(project=project, author=team.researcher),
         "job": Job.objects.create(project=project, kind="test"),
     }
     values: dict[str, object] = {}

@@ -131,16 +131,16 @@ def test_every_create_endpoint_has_bad_input_cases():
 
 @pytest.mark.parametrize(("route", "model", "body", "field"), list(_cases()))
 def test_create_gives_400_naming_the_field_when_input_is_bad(team: Team, route, model, body, field):
-    session = SessionFactory(project=team.project)
-    CodeFactory(project=team.project, name="existing")
+    session = SessionFactory.create(project=team.project)
+    CodeFactory.create(project=team.project, name="existing")
     ids = {
-        "DOC": DocumentFactory(project=team.project).pk,
-        "CODE": CodeFactory(project=team.project).pk,
-        "OTHER_DOC": DocumentFactory(project=team.other_project).pk,
-        "OTHER_CODE": CodeFactory(project=team.other_project).pk,
-        "OTHER_PERSON": ParticipantFactory(project=team.other_project).pk,
+        "DOC": DocumentFactory.create(project=team.project).pk,
+        "CODE": CodeFactory.create(project=team.project).pk,
+        "OTHER_DOC": DocumentFactory.create(project=team.other_project).pk,
+        "OTHER_CODE": CodeFactory.create(project=team.other_project).pk,
+        "OTHER_PERSON": ParticipantFactory.create(project=team.other_project).pk,
     }
-    kwargs = {"slug": team.project.slug} if "slug" in route.kwargs else {}
+    kwargs: dict[str, object] = {"slug": team.project.slug} if "slug" in route.kwargs else {}
     if "session_pk" in route.kwargs:
         kwargs["session_pk"] = session.pk
     Model = apps.get_model(model)

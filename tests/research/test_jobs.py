@@ -21,8 +21,10 @@ def test_job_run_records_result_when_work_succeeds(team):
     job_run(job_id=str(job.pk), work=work)
     job.refresh_from_db()
     assert seen == [Job.Status.RUNNING]
-    assert job.status == Job.Status.SUCCEEDED and job.progress == 1.0
-    assert job.result == {"rows": 3} and job.finished_at is not None
+    assert job.status == Job.Status.SUCCEEDED
+    assert job.progress == 1.0
+    assert job.result == {"rows": 3}
+    assert job.finished_at is not None
 
 
 def test_job_run_records_error_when_work_raises_validation_error(team):
@@ -46,15 +48,21 @@ def test_job_run_records_and_reraises_when_work_crashes(team):
     with pytest.raises(KeyError):
         job_run(job_id=str(job.pk), work=work)
     job.refresh_from_db()
-    assert job.status == Job.Status.FAILED and "KeyError" in job.error
+    assert job.status == Job.Status.FAILED
+    assert "KeyError" in job.error
 
 
 def test_job_run_skips_work_when_job_already_finished(team):
     job = job_create(kind="test", project=team.project, user=team.owner)
-    calls = []
-    job_run(job_id=str(job.pk), work=lambda j: calls.append(1) or {})
-    job_run(job_id=str(job.pk), work=lambda j: calls.append(2) or {})  # a redelivery
-    assert calls == [1]
+    calls: list[str] = []
+
+    def work(running: Job) -> dict:
+        calls.append(str(running.pk))
+        return {}
+
+    job_run(job_id=str(job.pk), work=work)
+    job_run(job_id=str(job.pk), work=work)  # a redelivery
+    assert calls == [str(job.pk)]
 
 
 def test_job_progress_is_clamped_when_out_of_range(team):
@@ -77,7 +85,8 @@ def test_job_endpoint_reports_succeeded_when_document_processing_ran_inline(
         )
     assert response.status_code == 201
     job = client.get(response.json()["job"]["url"]).json()
-    assert job["status"] == "succeeded" and job["progress"] == 1.0
+    assert job["status"] == "succeeded"
+    assert job["progress"] == 1.0
     assert job["result"]["characters"] == len("Customer: my SIM never arrived.")
     document = client.get(
         f"/api/v1/projects/{team.project.slug}/documents/{response.json()['id']}/"

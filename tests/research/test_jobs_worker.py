@@ -15,11 +15,12 @@ The worker thread opens its own database connection, hence `transaction=True`: t
 document must be committed for it to see them. On SQLite that rules out pytest-django's usual
 test database, an in-memory database in shared-cache mode
 (`file:memorydb_default?mode=memory&cache=shared`): the worker thread does see it, but shared
-cache locks per table and reports a conflict as SQLITE_LOCKED at once, without the busy timeout,
-so the worker saving a job while the test polls it fails about one run in two with
-`OperationalError: database table is locked: research_job`. This module therefore swaps in a
+cache locks per table and reports a conflict as SQLITE_LOCKED at once, without the busy timeout.
+When the worker saves the job while the test's poll reads it, one side fails with
+`OperationalError: database table is locked: research_job`: the worker (the job never finishes)
+or the poll (a 500), in about one job in thirty when tried. This module therefore swaps in a
 file-based test database for its own tests (see `django_db_setup` below), where a writer waits
-for readers as it would in production.
+for readers, as on a real database.
 """
 
 import threading

@@ -27,36 +27,38 @@ def _add_rows(resource: str, team: Team, n: int) -> dict[str, object]:
     project = team.project
     if resource == "project":
         for _ in range(n):
-            MembershipFactory(project=ProjectFactory(), user=team.owner, role=Role.OWNER)
+            MembershipFactory.create(
+                project=ProjectFactory.create(), user=team.owner, role=Role.OWNER
+            )
     elif resource == "member":
         MembershipFactory.create_batch(n, project=project)
     elif resource == "participant":
         ParticipantFactory.create_batch(n, project=project)
     elif resource == "session":
         for _ in range(n):
-            session = SessionFactory(project=project, observer=team.researcher)
+            session = SessionFactory.create(project=project, observer=team.researcher)
             session.participants.set(ParticipantFactory.create_batch(2, project=project))
-            FieldNoteFactory(session=session)
+            FieldNoteFactory.create(session=session)
     elif resource == "note":
-        session = project.sessions.first() or SessionFactory(project=project)
-        participant = ParticipantFactory(project=project)
+        session = project.sessions.first() or SessionFactory.create(project=project)
+        participant = ParticipantFactory.create(project=project)
         FieldNoteFactory.create_batch(
             n, session=session, participant=participant, author=team.coder
         )
         return {"session_pk": session.pk}
     elif resource == "document":
         for _ in range(n):
-            document = DocumentFactory(
-                project=project, participant=ParticipantFactory(project=project)
+            document = DocumentFactory.create(
+                project=project, participant=ParticipantFactory.create(project=project)
             )
-            SpeakerTurnFactory(document=document, start=0, end=5)
+            SpeakerTurnFactory.create(document=document, start=0, end=5)
     elif resource == "code":
-        parent = CodeFactory(project=project)
+        parent = CodeFactory.create(project=project)
         CodeFactory.create_batch(n, project=project, parent=parent)
     elif resource == "excerpt":
-        document = DocumentFactory(project=project)
+        document = DocumentFactory.create(project=project)
         for _ in range(n):
-            ExcerptFactory(document=document, coder=team.coder)
+            ExcerptFactory.create(document=document, coder=team.coder)
     elif resource == "memo":
         MemoFactory.create_batch(n, project=project, author=team.coder)
     else:

@@ -39,8 +39,8 @@ def test_access_project_gives_403_when_role_lacks_capability(team):
 
 
 def test_access_object_gives_404_when_object_is_in_another_project(team):
-    mine = DocumentFactory(project=team.project)
-    theirs = DocumentFactory(project=team.other_project)
+    mine = DocumentFactory.create(project=team.project)
+    theirs = DocumentFactory.create(project=team.other_project)
     assert access_object(team.project.documents.all(), mine.pk) == mine
     with pytest.raises(Http404):
         access_object(team.project.documents.all(), theirs.pk)

@@ -12,10 +12,11 @@ from tests.factories import MembershipFactory, ParticipantFactory, UserFactory
 
 @pytest.mark.django_db
 def test_project_create_makes_creator_owner_when_slug_is_free():
-    user = UserFactory()
+    user = UserFactory.create()
     project = services.project_create(creator=user, slug="churn-2026", name="Churn interviews")
     membership = project.memberships.get()
-    assert membership.user == user and membership.role == Role.OWNER
+    assert membership.user == user
+    assert membership.role == Role.OWNER
     assert "onboarding" in project.journey_stages
 
 
@@ -31,7 +32,8 @@ def test_project_update_refuses_when_changing_slug(team):
     assert "slug" in error.value.message_dict
     services.project_update(project=team.project, name="Renamed study")
     team.project.refresh_from_db()
-    assert team.project.name == "Renamed study" and team.project.slug == "onboarding-calls"
+    assert team.project.name == "Renamed study"
+    assert team.project.slug == "onboarding-calls"
 
 
 def test_membership_create_adds_user_when_not_yet_member(team):
@@ -75,13 +77,13 @@ def test_participant_create_refuses_duplicate_pseudonym_when_in_same_project(tea
 
 
 def test_participant_pseudonym_is_unique_in_database_when_inserted_directly(team):
-    ParticipantFactory(project=team.project, pseudonym="P01")
+    ParticipantFactory.create(project=team.project, pseudonym="P01")
     with pytest.raises(IntegrityError), transaction.atomic():
         Participant.objects.create(project=team.project, pseudonym="P01")
 
 
 def test_participant_update_refuses_when_attributes_is_not_an_object(team):
-    participant = ParticipantFactory(project=team.project)
+    participant = ParticipantFactory.create(project=team.project)
     with pytest.raises(ValidationError):
         services.participant_update(participant=participant, attributes=["a"])
     updated = services.participant_update(participant=participant, attributes={"plan": "SIM-only"})
@@ -89,6 +91,6 @@ def test_participant_update_refuses_when_attributes_is_not_an_object(team):
 
 
 def test_membership_role_must_be_known_when_inserted_directly(team):
-    user = UserFactory()
+    user = UserFactory.create()
     with pytest.raises(IntegrityError), transaction.atomic():
-        MembershipFactory(project=team.project, user=user, role="boss")
+        MembershipFactory.create(project=team.project, user=user, role="boss")
