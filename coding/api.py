@@ -3,15 +3,13 @@
 from typing import Any
 
 from django_filters import rest_framework as filters
-from rest_framework import mixins, serializers, status
-from rest_framework.request import Request
-from rest_framework.response import Response
+from rest_framework import serializers
 
 from coding import selectors, services
 from coding.models import Code, Excerpt, Memo
-from research.api.base import ProjectRelatedField, ProjectScopedViewSet, request_user
+from research.api.base import ProjectRelatedField, ServiceViewSet, request_user
 from research.models import User
-from research.permissions import access_object, access_own_work
+from research.permissions import access_own_work
 from research.roles import Capability
 
 
@@ -111,12 +109,7 @@ class CodeFilter(filters.FilterSet):
         fields: tuple[str, ...] = ("parent", "is_archived")
 
 
-class CodeViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.DestroyModelMixin,
-    ProjectScopedViewSet,
-):
+class CodeViewSet(ServiceViewSet):
     """The codebook. Researchers and owners edit it; everyone in the project reads it."""
 
     serializer_class = CodeSerializer
@@ -126,26 +119,16 @@ class CodeViewSet(
     def scoped_queryset(self) -> Any:
         return selectors.code_list(project=self.project)
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        code = services.code_create(
-            project=self.project, creator=request_user(request), **serializer.validated_data
-        )
-        return Response(
-            self.get_serializer(access_object(self.get_queryset(), code.pk)).data,
-            status=status.HTTP_201_CREATED,
+    def create_object(self, data: dict[str, Any]) -> Code:
+        return services.code_create(
+            project=self.project, creator=request_user(self.request), **data
         )
 
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        code = self.get_object()
-        serializer = self.get_serializer(code, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        services.code_update(code=code, **serializer.validated_data)
-        return Response(self.get_serializer(access_object(self.get_queryset(), code.pk)).data)
+    def update_object(self, obj: Code, data: dict[str, Any]) -> Code:
+        return services.code_update(code=obj, **data)
 
-    def perform_destroy(self, instance: Any) -> None:
-        services.code_delete(code=instance)
+    def delete_object(self, obj: Code) -> None:
+        services.code_delete(code=obj)
 
 
 class ExcerptFilter(filters.FilterSet):
@@ -158,11 +141,7 @@ class ExcerptFilter(filters.FilterSet):
         fields: tuple[str, ...] = ("document", "code", "coder")
 
 
-class ExcerptViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    ProjectScopedViewSet,
-):
+class ExcerptViewSet(ServiceViewSet):
     """Coded spans. Coders change only their own; researchers and owners anyone's."""
 
     serializer_class = ExcerptSerializer
@@ -175,28 +154,19 @@ class ExcerptViewSet(
     def scoped_queryset(self) -> Any:
         return selectors.excerpt_list(project=self.project)
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        excerpt = services.excerpt_create(coder=request_user(request), **serializer.validated_data)
-        return Response(self.get_serializer(excerpt).data, status=status.HTTP_201_CREATED)
+    def create_object(self, data: dict[str, Any]) -> Excerpt:
+        return services.excerpt_create(coder=request_user(self.request), **data)
 
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        excerpt = self.get_object()
-        access_own_work(self.access, excerpt.coder_id)
-        serializer = self.get_serializer(excerpt, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        excerpt = services.excerpt_update(excerpt=excerpt, **serializer.validated_data)
-        return Response(self.get_serializer(excerpt).data)
+    def update_object(self, obj: Excerpt, data: dict[str, Any]) -> Excerpt:
+        access_own_work(self.access, obj.coder_id)
+        return services.excerpt_update(excerpt=obj, **data)
 
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        excerpt = self.get_object()
-        access_own_work(self.access, excerpt.coder_id)
-        services.excerpt_delete(excerpt=excerpt)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def delete_object(self, obj: Excerpt) -> None:
+        access_own_work(self.access, obj.coder_id)
+        services.excerpt_delete(excerpt=obj)
 
 
-class MemoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectScopedViewSet):
+class MemoViewSet(ServiceViewSet):
     """Memos. Authors change their own; researchers and owners anyone's."""
 
     serializer_class = MemoSerializer
@@ -205,24 +175,13 @@ class MemoViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ProjectScope
     def scoped_queryset(self) -> Any:
         return selectors.memo_list(project=self.project)
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        memo = services.memo_create(
-            project=self.project, author=request_user(request), **serializer.validated_data
-        )
-        return Response(self.get_serializer(memo).data, status=status.HTTP_201_CREATED)
+    def create_object(self, data: dict[str, Any]) -> Memo:
+        return services.memo_create(project=self.project, author=request_user(self.request), **data)
 
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        memo = self.get_object()
-        access_own_work(self.access, memo.author_id)
-        serializer = self.get_serializer(memo, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        memo = services.memo_update(memo=memo, **serializer.validated_data)
-        return Response(self.get_serializer(memo).data)
+    def update_object(self, obj: Memo, data: dict[str, Any]) -> Memo:
+        access_own_work(self.access, obj.author_id)
+        return services.memo_update(memo=obj, **data)
 
-    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        memo = self.get_object()
-        access_own_work(self.access, memo.author_id)
-        services.memo_delete(memo=memo)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+    def delete_object(self, obj: Memo) -> None:
+        access_own_work(self.access, obj.author_id)
+        services.memo_delete(memo=obj)

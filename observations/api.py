@@ -3,13 +3,13 @@
 from typing import Any
 
 from django_filters import rest_framework as filters
-from rest_framework import mixins, serializers, status
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from observations import selectors, services
 from observations.models import Document, FieldNote, ObservationSession, SpeakerTurn
-from research.api.base import MemberField, ProjectRelatedField, ProjectScopedViewSet, request_user
+from research.api.base import MemberField, ProjectRelatedField, ServiceViewSet, request_user
 from research.api.serializers import job_payload
 from research.models import User
 from research.permissions import access_object
@@ -144,12 +144,7 @@ class SessionFilter(filters.FilterSet):
         fields: tuple[str, ...] = ("channel", "journey_stage")
 
 
-class SessionViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.DestroyModelMixin,
-    ProjectScopedViewSet,
-):
+class SessionViewSet(ServiceViewSet):
     """Observation sessions: where, when, channel, journey stage, observer, who was present."""
 
     serializer_class = SessionSerializer
@@ -159,56 +154,40 @@ class SessionViewSet(
     def scoped_queryset(self) -> Any:
         return selectors.session_list(project=self.project)
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        session = services.session_create(project=self.project, **data)
-        return Response(
-            self.get_serializer(access_object(self.get_queryset(), session.pk)).data,
-            status=status.HTTP_201_CREATED,
-        )
+    def create_object(self, data: dict[str, Any]) -> ObservationSession:
+        return services.session_create(project=self.project, **data)
 
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        session = self.get_object()
-        serializer = self.get_serializer(session, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        services.session_update(session=session, **serializer.validated_data)
-        return Response(self.get_serializer(access_object(self.get_queryset(), session.pk)).data)
+    def update_object(self, obj: ObservationSession, data: dict[str, Any]) -> ObservationSession:
+        return services.session_update(session=obj, **data)
 
-    def perform_destroy(self, instance: Any) -> None:
-        services.session_delete(session=instance)
+    def delete_object(self, obj: ObservationSession) -> None:
+        services.session_delete(session=obj)
 
 
-class NoteViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, ProjectScopedViewSet):
+class NoteViewSet(ServiceViewSet):
     """Field notes of one observation session."""
 
     serializer_class = NoteSerializer
     write_need = Capability.CAPTURE
 
+    session: ObservationSession
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # The session is part of the route: resolve it inside the project before anything else.
+        self.session = access_object(self.project.sessions.all(), kwargs["session_pk"])
+
     def scoped_queryset(self) -> Any:
-        session = access_object(self.project.sessions.all(), self.kwargs["session_pk"])
-        self.session = session
-        return selectors.note_list(session=session)
+        return selectors.note_list(session=self.session)
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        self.scoped_queryset()  # resolves the session inside the project, or 404
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        note = services.note_create(
-            session=self.session, author=request_user(request), **serializer.validated_data
-        )
-        return Response(self.get_serializer(note).data, status=status.HTTP_201_CREATED)
+    def create_object(self, data: dict[str, Any]) -> FieldNote:
+        return services.note_create(session=self.session, author=request_user(self.request), **data)
 
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        note = self.get_object()
-        serializer = self.get_serializer(note, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        note = services.note_update(note=note, **serializer.validated_data)
-        return Response(self.get_serializer(note).data)
+    def update_object(self, obj: FieldNote, data: dict[str, Any]) -> FieldNote:
+        return services.note_update(note=obj, **data)
 
-    def perform_destroy(self, instance: Any) -> None:
-        services.note_delete(note=instance)
+    def delete_object(self, obj: FieldNote) -> None:
+        services.note_delete(note=obj)
 
 
 class DocumentFilter(filters.FilterSet):
@@ -217,23 +196,18 @@ class DocumentFilter(filters.FilterSet):
         fields: tuple[str, ...] = ("kind", "participant", "session", "status")
 
 
-class DocumentViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.DestroyModelMixin,
-    ProjectScopedViewSet,
-):
+class DocumentViewSet(ServiceViewSet):
     """Codable texts. Created from JSON text here; file import has its own route."""
 
     filterset_class = DocumentFilter
     write_need = Capability.CAPTURE
 
     def get_serializer_class(self) -> Any:
-        if self.action == "create":
-            return DocumentCreateSerializer
-        if self.action == "list":
-            return DocumentSerializer
-        return DocumentDetailSerializer
+        return {
+            "create": DocumentCreateSerializer,
+            "list": DocumentSerializer,
+            "partial_update": DocumentSerializer,
+        }.get(self.action or "", DocumentDetailSerializer)
 
     def scoped_queryset(self) -> Any:
         if self.action == "list":
@@ -241,25 +215,19 @@ class DocumentViewSet(
         return selectors.document_detail_list(project=self.project)
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
+        response = super().create(request, *args, **kwargs)
+        response.data["job"] = job_payload(self.job, request)
+        return response
+
+    def create_object(self, data: dict[str, Any]) -> Document:
         turns = [services.TurnInput(**turn) for turn in data.pop("turns", [])]
-        document, job = services.document_create(
-            project=self.project, creator=request_user(request), turns=turns, **data
+        document, self.job = services.document_create(
+            project=self.project, creator=request_user(self.request), turns=turns, **data
         )
-        document = access_object(selectors.document_detail_list(project=self.project), document.pk)
-        body = DocumentDetailSerializer(document, context=self.get_serializer_context()).data
-        return Response({**body, "job": job_payload(job, request)}, status=status.HTTP_201_CREATED)
+        return document
 
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        document = self.get_object()
-        serializer = DocumentSerializer(
-            document, data=request.data, partial=True, context=self.get_serializer_context()
-        )
-        serializer.is_valid(raise_exception=True)
-        services.document_update(document=document, **serializer.validated_data)
-        return Response(self.get_serializer(self.get_object()).data)
+    def update_object(self, obj: Document, data: dict[str, Any]) -> Document:
+        return services.document_update(document=obj, **data)
 
-    def perform_destroy(self, instance: Any) -> None:
-        services.document_delete(document=instance)
+    def delete_object(self, obj: Document) -> None:
+        services.document_delete(document=obj)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pytest
 from rest_framework.test import APIClient
 
+from config.celery import app as celery_app
 from research.models import Project, User
 from research.roles import Role
 from tests.factories import MembershipFactory, ProjectFactory, UserFactory
@@ -45,6 +46,19 @@ def client_for(user: User | None) -> APIClient:
     if user is not None:
         client.force_login(user)
     return client
+
+
+@pytest.fixture(autouse=True)
+def _tasks_inline():
+    """Run tasks inline in every test, even when CELERY_BROKER_URL points at Redis.
+
+    Only the worker tests (tests/research/test_jobs_worker.py) go through the broker, with a real
+    worker of their own; anything else queued there would wait for a worker that never comes.
+    """
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture(autouse=True)

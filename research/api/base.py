@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from django.db import models
 from django.urls import URLPattern, path
-from rest_framework import serializers, viewsets
+from rest_framework import mixins, serializers, viewsets
 from rest_framework.exceptions import MethodNotAllowed, NotAuthenticated
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
@@ -57,10 +57,50 @@ class ProjectScopedViewSet(viewsets.GenericViewSet):
         self.check_object_permissions(self.request, obj)
         return obj
 
+    def refetch(self, obj: models.Model) -> Any:
+        """`obj` again through the resource's queryset, so annotations are present."""
+        return access_object(self.get_queryset(), obj.pk)
+
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         context["project"] = getattr(self, "project", None)
         return context
+
+
+class ServiceViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    ProjectScopedViewSet,
+):
+    """A project resource whose writes go through services: serializers only parse and render.
+
+    Subclasses implement `create_object`, `update_object` and `delete_object` by calling one
+    service each; DRF's mixins do the parsing, the status codes and the rendering.
+    """
+
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+    def create_object(self, data: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def update_object(self, obj: Any, data: dict[str, Any]) -> models.Model:
+        raise NotImplementedError
+
+    def delete_object(self, obj: Any) -> None:
+        raise NotImplementedError
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        serializer.instance = self.refetch(self.create_object(dict(serializer.validated_data)))
+
+    def perform_update(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        obj = self.update_object(serializer.instance, dict(serializer.validated_data))
+        serializer.instance = self.refetch(obj)
+
+    def perform_destroy(self, instance: Any) -> None:
+        self.delete_object(instance)
 
 
 class ProjectRelatedField(serializers.PrimaryKeyRelatedField):

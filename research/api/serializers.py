@@ -55,8 +55,8 @@ class MembershipSerializer(serializers.ModelSerializer[Membership]):
         read_only_fields: tuple[str, ...] = ("id", "created_at")
 
 
-class MembershipUpdateSerializer(serializers.Serializer[Membership]):
-    role = serializers.ChoiceField(choices=Role.choices)
+class MembershipUpdateSerializer(MembershipSerializer):
+    username = serializers.CharField(source="user.username", read_only=True)
 
 
 class ParticipantSerializer(serializers.ModelSerializer[Participant]):

@@ -2,15 +2,15 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
-from rest_framework import generics, mixins, status, viewsets
+from rest_framework import generics, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from research import selectors, services
-from research.api.base import ProjectScopedViewSet, request_user
+from research.api.base import ServiceViewSet, request_user
 from research.api.serializers import (
     JobSerializer,
     MembershipSerializer,
@@ -19,7 +19,7 @@ from research.api.serializers import (
     ProjectSerializer,
     ProjectUpdateSerializer,
 )
-from research.models import Job, Participant, Project
+from research.models import Job, Membership, Participant, Project
 from research.permissions import access_job, access_project
 from research.roles import Capability
 
@@ -74,37 +74,31 @@ class ProjectViewSet(viewsets.ModelViewSet):
         services.project_delete(project=instance)
 
 
-class MemberViewSet(mixins.ListModelMixin, mixins.DestroyModelMixin, ProjectScopedViewSet):
+class MemberViewSet(ServiceViewSet):
     """Who is in the project and in which role. Owners add, change and remove members."""
 
-    serializer_class = MembershipSerializer
     write_need = Capability.MANAGE_MEMBERS
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "partial_update":
+            return MembershipUpdateSerializer
+        return MembershipSerializer
 
     def scoped_queryset(self) -> Any:
         return selectors.membership_list(project=self.project)
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        membership = services.membership_create(
-            project=self.project,
-            username=serializer.validated_data["user"]["username"],
-            role=serializer.validated_data["role"],
+    def create_object(self, data: dict[str, Any]) -> Membership:
+        return services.membership_create(
+            project=self.project, username=data["user"]["username"], role=data["role"]
         )
-        return Response(self.get_serializer(membership).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=MembershipUpdateSerializer)
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        membership = self.get_object()
-        serializer = MembershipUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        membership = services.membership_update(
-            membership=membership, role=serializer.validated_data["role"]
-        )
-        return Response(self.get_serializer(membership).data)
+    def update_object(self, obj: Membership, data: dict[str, Any]) -> Membership:
+        if "role" not in data:
+            raise ValidationError({"role": "This field is required."})
+        return services.membership_update(membership=obj, role=data["role"])
 
-    def perform_destroy(self, instance: Any) -> None:
-        services.membership_delete(membership=instance)
+    def delete_object(self, obj: Membership) -> None:
+        services.membership_delete(membership=obj)
 
 
 class ParticipantFilter(filters.FilterSet):
@@ -116,12 +110,7 @@ class ParticipantFilter(filters.FilterSet):
         fields = ("customer_ref", "pseudonym")
 
 
-class ParticipantViewSet(
-    mixins.ListModelMixin,
-    mixins.RetrieveModelMixin,
-    mixins.DestroyModelMixin,
-    ProjectScopedViewSet,
-):
+class ParticipantViewSet(ServiceViewSet):
     """People observed or interviewed, by pseudonym."""
 
     serializer_class = ParticipantSerializer
@@ -131,23 +120,14 @@ class ParticipantViewSet(
     def scoped_queryset(self) -> Any:
         return selectors.participant_list(project=self.project)
 
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        participant = services.participant_create(project=self.project, **serializer.validated_data)
-        return Response(self.get_serializer(participant).data, status=status.HTTP_201_CREATED)
+    def create_object(self, data: dict[str, Any]) -> Participant:
+        return services.participant_create(project=self.project, **data)
 
-    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        participant = self.get_object()
-        serializer = self.get_serializer(participant, data=request.data, partial=True)
-        serializer.is_valid(raise_exception=True)
-        participant = services.participant_update(
-            participant=participant, **serializer.validated_data
-        )
-        return Response(self.get_serializer(participant).data)
+    def update_object(self, obj: Participant, data: dict[str, Any]) -> Participant:
+        return services.participant_update(participant=obj, **data)
 
-    def perform_destroy(self, instance: Any) -> None:
-        services.participant_delete(participant=instance)
+    def delete_object(self, obj: Participant) -> None:
+        services.participant_delete(participant=obj)
 
 
 class JobDetailView(generics.RetrieveAPIView):
