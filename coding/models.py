@@ -82,6 +82,9 @@ class Excerpt(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.RESTRICT, related_name="excerpts"
     )
     memo = models.TextField(blank=True)
+    # Set when an edit of the document deleted or changed the coded words: a person must look.
+    needs_review = models.BooleanField(default=False)
+    review_reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -111,6 +111,8 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
             "created_at",
             "updated_at",
         )
+        # One field-notes document per session is the services' rule (they create it).
+        validators: list[Any] = []
 
 
 class DocumentDetailSerializer(DocumentSerializer):

@@ -79,11 +79,21 @@ class FieldNote(models.Model):
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Where this note stands in its session's field-notes document, `[start, end)`.
+    document_start = models.PositiveIntegerField(null=True, blank=True)
+    document_end = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering: ClassVar = ["observed_at", "id"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=(Q(document_start__isnull=True) & Q(document_end__isnull=True))
+                | Q(document_start__lte=F("document_end")),
+                name="note_range_valid",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.observed_at:%H:%M}"
@@ -121,6 +131,10 @@ class Document(models.Model):
         related_name="documents",
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    # Raised by every text edit; the NLP results below belong to the version they were made from.
+    text_version = models.PositiveIntegerField(default=1)
+    nlp_pipeline = models.CharField(max_length=100, blank=True)
+    nlp_version = models.PositiveIntegerField(null=True, blank=True)
     source_name = models.CharField(max_length=255, blank=True)
     recorded_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
@@ -132,6 +146,14 @@ class Document(models.Model):
     class Meta:
         ordering: ClassVar = ["title", "id"]
         indexes: ClassVar = [models.Index(fields=["project", "kind"])]
+        constraints: ClassVar = [
+            # A session's notes form exactly one codable field-notes document.
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=Q(kind="field_notes"),
+                name="one_field_notes_document_per_session",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -170,3 +192,117 @@ class SpeakerTurn(models.Model):
 
     def __str__(self) -> str:
         return f"{self.speaker or 'Unknown'} [{self.start}, {self.end})"
+
+
+class Sentence(models.Model):
+    """A sentence as the NLP ingest found it: the unit of suggestions and agreement."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="sentences")
+    index = models.PositiveIntegerField()
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    # Lower-case lemmas of the sentence's words, space-separated, for matching and search.
+    lemmas = models.TextField(blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["document", "index"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["document", "index"], name="sentence_index_unique"),
+            models.CheckConstraint(
+                condition=Q(start__gte=0) & Q(start__lt=F("end")), name="sentence_range_valid"
+            ),
+        ]
+        indexes: ClassVar = [models.Index(fields=["document", "start"])]
+
+    def __str__(self) -> str:
+        return f"sentence {self.index} [{self.start}, {self.end})"
+
+
+class PiiKind(models.TextChoices):
+    PERSON = "person", "Person name"
+    EMAIL = "email", "E-mail address"
+    PHONE = "phone", "Phone number"
+    CARD = "card", "Payment card number"
+    KNOWN_NAME = "known_name", "Known real name"
+
+
+class PiiKnownName(models.Model):
+    """A real name an owner listed so that it is always found. Owners only."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="pii_known_names")
+    name = models.CharField(max_length=200)
+    # The pseudonym to use for this person; blank lets Verbatim choose one.
+    pseudonym = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar = ["name"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["project", "name"], name="pii_known_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"known name #{self.pk}"
+
+
+class PiiKeyEntry(models.Model):
+    """The key from a real value to its pseudonym. The only place real values are kept after
+    replacement; owners only; never exported."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="pii_keys")
+    kind = models.CharField(max_length=16, choices=PiiKind.choices)
+    # Normalised real value (case-folded name, digits of a phone or card, lower-case e-mail).
+    real_value = models.CharField(max_length=255)
+    pseudonym = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar = ["kind", "pseudonym"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["project", "kind", "real_value"], name="pii_key_real_value_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["project", "kind", "pseudonym"], name="pii_key_pseudonym_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.pseudonym}"
+
+
+class PiiCandidate(models.Model):
+    """A span that looks like personal data, waiting for an owner's decision."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending review"
+        ACCEPTED = "accepted", "Replace"
+        REJECTED = "rejected", "Keep as is"
+        APPLIED = "applied", "Replaced"
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="pii_candidates")
+    text_version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=PiiKind.choices)
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    # Detector that proposed it: "ner", "regex" or "known".
+    source = models.CharField(max_length=16)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    key = models.ForeignKey(
+        PiiKeyEntry, null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar = ["document", "start", "id"]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(start__gte=0) & Q(start__lt=F("end")), name="pii_candidate_range_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} [{self.start}, {self.end}) {self.status}"

@@ -1,4 +1,4 @@
-"""Every write to observation sessions, field notes, documents and speaker turns."""
+"""Writes to documents and their speaker turns."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,140 +8,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from observations.models import Document, FieldNote, ObservationSession, SpeakerTurn
+from observations.models import Document, ObservationSession, SpeakerTurn
+from observations.services.sessions import check_member
 from observations.text import normalise_text
 from research.jobs import job_create, job_enqueue
 from research.models import Job, Participant, Project, User
 from research.validation import check_in_project, reject_unknown
 
-SESSION_FIELDS = (
-    "title",
-    "site",
-    "channel",
-    "journey_stage",
-    "started_at",
-    "ended_at",
-    "observer",
-    "participants",
-    "context",
-    "goals",
-)
-NOTE_FIELDS = ("observed_at", "kind", "text", "participant")
 DOCUMENT_FIELDS = ("title", "kind", "participant", "session", "recorded_at")
-
-
-def _check_member(project: Project, field: str, user: User | None) -> None:
-    if user is not None and not project.memberships.filter(user_id=user.pk).exists():
-        raise ValidationError({field: "Must be a member of this project."})
-
-
-def _check_session(session: ObservationSession) -> None:
-    if session.ended_at and session.ended_at < session.started_at:
-        raise ValidationError({"ended_at": "A session cannot end before it starts."})
-    stages = session.project.journey_stages
-    if session.journey_stage and stages and session.journey_stage not in stages:
-        raise ValidationError(
-            {"journey_stage": f"Unknown journey stage; this project uses: {', '.join(stages)}."}
-        )
-    session.full_clean(exclude=["project", "observer", "participants"])
-
-
-@transaction.atomic
-def session_create(
-    *,
-    project: Project,
-    title: str,
-    started_at: datetime,
-    observer: User | None = None,
-    participants: list[Participant] | None = None,
-    **fields: Any,
-) -> ObservationSession:
-    """Plan or log an observation session in `project`."""
-    reject_unknown(fields, SESSION_FIELDS)
-    _check_member(project, "observer", observer)
-    for participant in participants or []:
-        check_in_project(project, "participants", participant)
-    session = ObservationSession(
-        project=project, title=title, started_at=started_at, observer=observer, **fields
-    )
-    _check_session(session)
-    session.save()
-    session.participants.set(participants or [])
-    return session
-
-
-@transaction.atomic
-def session_update(*, session: ObservationSession, **changes: Any) -> ObservationSession:
-    """Change a session's fields; `participants` replaces the set of people present."""
-    reject_unknown(changes, SESSION_FIELDS)
-    participants = changes.pop("participants", None)
-    if "observer" in changes:
-        _check_member(session.project, "observer", changes["observer"])
-    for field, value in changes.items():
-        setattr(session, field, value)
-    _check_session(session)
-    session.save()
-    if participants is not None:
-        for participant in participants:
-            check_in_project(session.project, "participants", participant)
-        session.participants.set(participants)
-    return session
-
-
-@transaction.atomic
-def session_delete(*, session: ObservationSession) -> None:
-    """Delete a session and its field notes; documents made from it stay, unlinked."""
-    session.delete()
-
-
-@transaction.atomic
-def note_create(
-    *,
-    session: ObservationSession,
-    author: User,
-    observed_at: datetime,
-    text: str,
-    kind: str = FieldNote.Kind.OBSERVATION,
-    participant: Participant | None = None,
-) -> FieldNote:
-    """Add a field note to a session."""
-    check_in_project(session.project, "participant", participant)
-    note = FieldNote(
-        session=session,
-        author=author,
-        observed_at=observed_at,
-        text=normalise_text(text).strip(),
-        kind=kind,
-        participant=participant,
-    )
-    if not note.text:
-        raise ValidationError({"text": "A field note needs some text."})
-    note.full_clean(exclude=["session", "author", "participant"])
-    note.save()
-    return note
-
-
-@transaction.atomic
-def note_update(*, note: FieldNote, **changes: Any) -> FieldNote:
-    """Change a field note's time, kind, text or participant."""
-    reject_unknown(changes, NOTE_FIELDS)
-    if "participant" in changes:
-        check_in_project(note.session.project, "participant", changes["participant"])
-    if "text" in changes:
-        changes["text"] = normalise_text(changes["text"]).strip()
-        if not changes["text"]:
-            raise ValidationError({"text": "A field note needs some text."})
-    for field, value in changes.items():
-        setattr(note, field, value)
-    note.full_clean(exclude=["session", "author", "participant"])
-    note.save()
-    return note
-
-
-@transaction.atomic
-def note_delete(*, note: FieldNote) -> None:
-    """Delete a field note."""
-    note.delete()
 
 
 @dataclass(frozen=True)
@@ -170,7 +44,7 @@ def _check_turns(project: Project, text: str, turns: list[TurnInput]) -> None:
         if turn.participant is not None and turn.interviewer is not None:
             raise ValidationError({where: "A turn is a participant's or an interviewer's."})
         check_in_project(project, where, turn.participant)
-        _check_member(project, where, turn.interviewer)
+        check_member(project, where, turn.interviewer)
         previous_end = turn.end
 
 

@@ -1,0 +1,30 @@
+"""Every write to observation sessions, field notes, documents and speaker turns.
+
+One module per entity; this package re-exports their public services.
+"""
+
+from observations.services.documents import (
+    TurnInput,
+    document_create,
+    document_delete,
+    document_process,
+    document_queue_processing,
+    document_update,
+)
+from observations.services.notes import note_create, note_delete, note_update
+from observations.services.sessions import session_create, session_delete, session_update
+
+__all__ = [
+    "TurnInput",
+    "document_create",
+    "document_delete",
+    "document_process",
+    "document_queue_processing",
+    "document_update",
+    "note_create",
+    "note_delete",
+    "note_update",
+    "session_create",
+    "session_delete",
+    "session_update",
+]
