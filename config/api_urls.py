@@ -31,4 +31,7 @@ urlpatterns = [
     *scoped_routes("codes", CodeViewSet, "code"),
     *scoped_routes("excerpts", ExcerptViewSet, "excerpt"),
     *scoped_routes("memos", MemoViewSet, "memo"),
+    # --- imports area ---
+    # --- documents, editing and search area ---
+    # --- PII area ---
 ]

@@ -3,6 +3,7 @@
 from django.urls import URLPattern, path
 
 from frontend import views
+from frontend.areas import documents, imports, pii, sessions
 
 app_name = "frontend"
 
@@ -16,3 +17,10 @@ urlpatterns: list[URLPattern] = [
         name="project-member",
     ),
 ]
+
+# Each area module owns its routes (all under /p/<slug>/...), so work on one area never edits this
+# file. Route names stay in the "frontend" namespace.
+urlpatterns += sessions.urlpatterns
+urlpatterns += imports.urlpatterns
+urlpatterns += documents.urlpatterns
+urlpatterns += pii.urlpatterns

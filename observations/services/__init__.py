@@ -7,10 +7,10 @@ from observations.services.documents import (
     TurnInput,
     document_create,
     document_delete,
-    document_process,
     document_queue_processing,
     document_update,
 )
+from observations.services.ingest import document_process
 from observations.services.notes import note_create, note_delete, note_update
 from observations.services.sessions import session_create, session_delete, session_update
 

@@ -55,6 +55,10 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "frontend:project-home": {},
     "frontend:project-members": {"GET": C.MANAGE_MEMBERS, "POST": C.MANAGE_MEMBERS},
     "frontend:project-member": {"GET": C.MANAGE_MEMBERS, "POST": C.MANAGE_MEMBERS},
+    # --- sessions area (pages and API) ---
+    # --- imports area ---
+    # --- documents, editing and search area ---
+    # --- PII area ---
 }
 METHODS = ("GET", "POST", "PATCH", "DELETE")
 USERS = (*(role.value for role in Role), "outsider")

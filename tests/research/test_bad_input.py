@@ -101,6 +101,8 @@ BAD: dict[str, tuple[str, list[tuple[dict, str]]]] = {
             ({"code": "CODE", "start": 0, "end": 5}, "document"),
         ],
     ),
+    # --- imports area ---
+    # --- PII area ---
     "api:memo-list": (
         "coding.Memo",
         [

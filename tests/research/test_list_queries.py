@@ -61,6 +61,8 @@ def _add_rows(resource: str, team: Team, n: int) -> dict[str, object]:
             ExcerptFactory.create(document=document, coder=team.coder)
     elif resource == "memo":
         MemoFactory.create_batch(n, project=project, author=team.coder)
+    # --- PII area ---
+    # --- documents, editing and search area ---
     else:
         pytest.fail(f"tests/research/test_list_queries.py: teach _add_rows about {resource!r}")
     return {}

@@ -1,0 +1,5 @@
+"""Pages of the imports area."""
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []
