@@ -12,6 +12,7 @@ from observations.services.documents import (
 )
 from observations.services.ingest import document_process
 from observations.services.notes import note_create, note_delete, note_update
+from observations.services.pii import pii_detect
 from observations.services.sessions import session_create, session_delete, session_update
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "note_create",
     "note_delete",
     "note_update",
+    "pii_detect",
     "session_create",
     "session_delete",
     "session_update",
