@@ -3,15 +3,25 @@
 from typing import Any
 
 from django_filters import rest_framework as filters
-from rest_framework import serializers
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from observations import selectors, services
+from observations.importers.base import ParseOptions
 from observations.models import Document, FieldNote, ObservationSession, SpeakerTurn
+from observations.services.imports import (
+    IMPORT_KINDS,
+    ImportValidationError,
+    UploadedFileLike,
+    speaker_maps_from_json,
+)
 from research.api.base import MemberField, ProjectRelatedField, ServiceViewSet, request_user
 from research.api.serializers import job_payload
-from research.models import User
+from research.models import Job, User
 from research.permissions import access_object
 from research.roles import Capability
 
@@ -135,6 +145,43 @@ class DocumentCreateSerializer(DocumentSerializer):
         fields = (*DocumentSerializer.Meta.fields, "text", "turns")
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class ParticipantIdField(ProjectRelatedField):
+    """A participant id of the request's project, in a form that has no model to derive it from."""
+
+
+class DocumentUploadSerializer(serializers.Serializer[Any]):
+    """The multipart form of a file import (one or several `file` parts)."""
+
+    file = serializers.ListField(
+        child=serializers.FileField(allow_empty_file=True, use_url=False),
+        allow_empty=False,
+        help_text="One or several files: txt, docx, odt, vtt, srt, or a survey csv/xlsx.",
+    )
+    kind = serializers.ChoiceField(
+        choices=[(k.value, k.label) for k in IMPORT_KINDS], required=False
+    )
+    participant = ParticipantIdField(_participants, required=False, allow_null=True)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=255)
+    text_columns = serializers.CharField(
+        required=False, allow_blank=True, help_text="Survey: comma-separated text column names."
+    )
+    respondent_column = serializers.CharField(required=False, allow_blank=True)
+    customer_ref_column = serializers.CharField(required=False, allow_blank=True)
+    speakers = serializers.JSONField(
+        required=False,
+        help_text=(
+            'JSON: {"speaker": {"participant": id} | {"pseudonym": "P09"} | '
+            '{"interviewer": "username"} | {}} for every file, or {"file name": {...}} per file.'
+        ),
+    )
+
+
+class DocumentImportResultSerializer(serializers.Serializer[Any]):
+    documents = DocumentSerializer(many=True)
+    jobs = serializers.ListField(child=serializers.DictField())
+
+
 class SessionFilter(filters.FilterSet):
     channel = filters.ChoiceFilter(choices=ObservationSession._meta.get_field("channel").choices)
     journey_stage = filters.CharFilter()
@@ -198,8 +245,12 @@ class DocumentFilter(filters.FilterSet):
         fields: tuple[str, ...] = ("kind", "participant", "session", "status")
 
 
+def _is_upload(request: Request) -> bool:
+    return (request.content_type or "").startswith("multipart/")
+
+
 class DocumentViewSet(ServiceViewSet):
-    """Codable texts. Created from JSON text here; file import has its own route."""
+    """Codable texts: created from JSON text, or imported from uploaded files (multipart)."""
 
     filterset_class = DocumentFilter
     write_need = Capability.CAPTURE
@@ -216,10 +267,78 @@ class DocumentViewSet(ServiceViewSet):
             return selectors.document_list(project=self.project)
         return selectors.document_detail_list(project=self.project)
 
+    parser_classes = (JSONParser, MultiPartParser, FormParser)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # A file upload is an import: researchers and owners only (JSON text needs CAPTURE).
+        if self.action == "create" and _is_upload(request):
+            self.access.require(Capability.IMPORT)
+
+    @extend_schema(
+        request={
+            "application/json": DocumentCreateSerializer,
+            "multipart/form-data": DocumentUploadSerializer,
+        },
+        responses={
+            201: PolymorphicProxySerializer(
+                component_name="DocumentCreated",
+                serializers=[DocumentCreateSerializer, DocumentImportResultSerializer],
+                resource_type_field_name=None,
+            )
+        },
+        description=(
+            "JSON: create one document from text (and optional turns). Multipart: import one or "
+            "several files, all or nothing; a 400 lists each problem as "
+            '`{"file", "line" or "row", "message"}` and nothing is created.'
+        ),
+    )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        if _is_upload(request):
+            return self._import(request)
         response = super().create(request, *args, **kwargs)
         response.data["job"] = job_payload(self.job, request)
         return response
+
+    def _import(self, request: Request) -> Response:
+        form = DocumentUploadSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        every, per_file = speaker_maps_from_json(project=self.project, raw=data.get("speakers"))
+        columns = [c.strip() for c in data.get("text_columns", "").split(",") if c.strip()]
+        options = ParseOptions(
+            text_columns=tuple(columns),
+            respondent_column=data.get("respondent_column") or None,
+            customer_ref_column=data.get("customer_ref_column") or None,
+        )
+        files = [UploadedFileLike(name=f.name or "upload", data=f.read()) for f in data["file"]]
+        try:
+            result = services.documents_import(
+                project=self.project,
+                user=request_user(request),
+                files=files,
+                options=options,
+                participant=data.get("participant"),
+                speaker_map=every,
+                file_speaker_maps=per_file,
+                kind=data.get("kind"),
+                title=data.get("title", ""),
+            )
+        except ImportValidationError as exc:
+            detail = "Nothing was imported: fix the files below and send the batch again."
+            return Response({"detail": detail, "errors": exc.errors}, status=400)
+        ids = [document.pk for document in result.documents]
+        by_id = selectors.document_list(project=self.project).in_bulk(ids)
+        documents = [by_id[pk] for pk in ids]
+        # Read the jobs again: with no broker they already ran when the transaction committed.
+        jobs = Job.objects.in_bulk([job.pk for job in result.jobs])
+        body = {
+            "documents": DocumentSerializer(
+                documents, many=True, context={"request": request}
+            ).data,
+            "jobs": [job_payload(jobs[job.pk], request) for job in result.jobs],
+        }
+        return Response(body, status=status.HTTP_201_CREATED)
 
     def create_object(self, data: dict[str, Any]) -> Document:
         turns = [services.TurnInput(**turn) for turn in data.pop("turns", [])]

@@ -11,6 +11,7 @@ from observations.services.documents import (
     document_update,
 )
 from observations.services.editing import TextEdit, document_set_text
+from observations.services.imports import documents_import
 from observations.services.ingest import document_process
 from observations.services.notes import note_create, note_delete, note_update
 from observations.services.pii import pii_detect
@@ -25,6 +26,7 @@ __all__ = [
     "document_queue_processing",
     "document_set_text",
     "document_update",
+    "documents_import",
     "note_create",
     "note_delete",
     "note_update",
