@@ -63,13 +63,32 @@ class ExcerptSerializer(serializers.ModelSerializer[Excerpt]):
             "text",
             "coder",
             "memo",
+            "needs_review",
+            "review_reason",
             "created_at",
             "updated_at",
         )
-        read_only_fields: tuple[str, ...] = ("id", "coder", "created_at", "updated_at")
+        read_only_fields: tuple[str, ...] = (
+            "id",
+            "coder",
+            "needs_review",
+            "review_reason",
+            "created_at",
+            "updated_at",
+        )
 
 
 class ExcerptUpdateSerializer(ExcerptSerializer):
+    needs_review = serializers.BooleanField(
+        required=False,
+        help_text="Send false to accept where an edit of the document left this excerpt.",
+    )
+
+    def validate_needs_review(self, value: bool) -> bool:
+        if value:
+            raise serializers.ValidationError("Only an edit of the document flags an excerpt.")
+        return value
+
     class Meta(ExcerptSerializer.Meta):
         read_only_fields = (
             *ExcerptSerializer.Meta.read_only_fields,

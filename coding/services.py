@@ -161,15 +161,27 @@ def excerpt_update(
     start: int | None = None,
     end: int | None = None,
     memo: str | None = None,
+    needs_review: bool | None = None,
 ) -> Excerpt:
-    """Change an excerpt's code, span or memo; a new span is re-checked and its quote re-copied."""
+    """Change an excerpt's code, span or memo; a new span is re-checked and its quote re-copied.
+
+    `needs_review=False` accepts the anchoring a text edit left (after any new span): the flag and
+    reason are cleared and the quote re-copied from the current text. Only an edit sets the flag.
+    """
+    if needs_review:
+        raise ValidationError(
+            {"needs_review": "Only an edit of the document flags an excerpt; send false to clear."}
+        )
     if code is not None:
         check_in_project(excerpt.project, "code", code)
         excerpt.code = code
-    if start is not None or end is not None:
+    if start is not None or end is not None or needs_review is False:
         excerpt.start = excerpt.start if start is None else start
         excerpt.end = excerpt.end if end is None else end
         excerpt.text = _check_span(excerpt.document, excerpt.start, excerpt.end)
+    if needs_review is False:
+        excerpt.needs_review = False
+        excerpt.review_reason = ""
     if memo is not None:
         excerpt.memo = memo
     excerpt.save()

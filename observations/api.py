@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.db import transaction
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_field
@@ -145,6 +146,18 @@ class DocumentCreateSerializer(DocumentSerializer):
         fields = (*DocumentSerializer.Meta.fields, "text", "turns")
 
 
+class DocumentUpdateSerializer(DocumentSerializer):
+    text = serializers.CharField(
+        required=False,
+        write_only=True,
+        trim_whitespace=False,
+        help_text="New text: excerpts, turns and note ranges are re-anchored through the diff.",
+    )
+
+    class Meta(DocumentSerializer.Meta):
+        fields = (*DocumentSerializer.Meta.fields, "text")
+
+
 @extend_schema_field(OpenApiTypes.INT)
 class ParticipantIdField(ProjectRelatedField):
     """A participant id of the request's project, in a form that has no model to derive it from."""
@@ -259,7 +272,7 @@ class DocumentViewSet(ServiceViewSet):
         return {
             "create": DocumentCreateSerializer,
             "list": DocumentSerializer,
-            "partial_update": DocumentSerializer,
+            "partial_update": DocumentUpdateSerializer,
         }.get(self.action or "", DocumentDetailSerializer)
 
     def scoped_queryset(self) -> Any:
@@ -347,8 +360,26 @@ class DocumentViewSet(ServiceViewSet):
         )
         return document
 
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        self.edit: services.TextEdit | None = None
+        response = super().partial_update(request, *args, **kwargs)
+        if self.edit is not None:
+            response.data["edit"] = {"moved": self.edit.moved, "flagged": self.edit.flagged}
+            if self.edit.job is not None:
+                response.data["job"] = job_payload(self.edit.job, request)
+        return response
+
     def update_object(self, obj: Document, data: dict[str, Any]) -> Document:
-        return services.document_update(document=obj, **data)
+        text = data.pop("text", None)
+        # One request, one outcome: metadata and text change together or not at all.
+        with transaction.atomic():
+            if data:
+                obj = services.document_update(document=obj, **data)
+            if text is not None:
+                self.edit = services.document_set_text(
+                    document=obj, text=text, user=request_user(self.request)
+                )
+        return obj
 
     def delete_object(self, obj: Document) -> None:
         services.document_delete(document=obj)

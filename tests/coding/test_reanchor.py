@@ -177,3 +177,73 @@ def test_queries_do_not_grow_with_excerpts_when_text_is_edited(team):
         return len(queries)
 
     assert count_queries(1) == count_queries(30)
+
+
+def _doc_url(team, document: Document) -> str:
+    return f"/api/v1/projects/{team.project.slug}/documents/{document.pk}/"
+
+
+def _excerpt_url(team, excerpt: Excerpt) -> str:
+    return f"/api/v1/projects/{team.project.slug}/excerpts/{excerpt.pk}/"
+
+
+def test_patch_text_reports_moved_and_flagged_when_researcher_edits(team):
+    document = _document(team)
+    kept = _excerpt(document, "called twice")
+    lost = _excerpt(document, "never arrived")
+    new = TEXT.replace("never arrived", "came late").replace("How", "So how")
+    response = client_for(team.researcher).patch(
+        _doc_url(team, document), {"text": new, "title": "Call 7"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["edit"] == {"moved": 1, "flagged": 1}
+    assert body["title"] == "Call 7"
+    assert body["char_count"] == len(new)
+    _assert_anchored(kept)
+    listed = client_for(team.coder).get(_excerpt_url(team, lost)).json()
+    assert listed["needs_review"] is True
+    assert "never arrived" in listed["review_reason"]
+
+
+def test_patch_text_is_403_and_changes_nothing_when_coder_tries(team):
+    document = _document(team)
+    response = client_for(team.coder).patch(
+        _doc_url(team, document), {"text": "Something else."}, format="json"
+    )
+    assert response.status_code == 403
+    document.refresh_from_db()
+    assert document.text == TEXT
+
+
+def test_patch_text_is_400_with_field_when_text_is_blank(team):
+    document = _document(team)
+    title = document.title
+    response = client_for(team.researcher).patch(
+        _doc_url(team, document), {"text": "   ", "title": "Renamed"}, format="json"
+    )
+    assert response.status_code == 400
+    assert any(error.get("field") == "text" for error in response.json()["errors"])
+    document.refresh_from_db()
+    assert (document.text, document.title) == (TEXT, title)
+
+
+def test_coder_clears_review_and_quote_is_recopied_when_accepting_new_anchoring(team):
+    document = _document(team)
+    excerpt = _excerpt(document, "never arrived", coder=team.coder)
+    document_set_text(document=document, text=TEXT.replace("never arrived", "never came"))
+    excerpt.refresh_from_db()
+    assert excerpt.needs_review
+    client = client_for(team.coder)
+    refused = client.patch(_excerpt_url(team, excerpt), {"needs_review": True}, format="json")
+    assert refused.status_code == 400
+    start = document.text.index("never came")
+    response = client.patch(
+        _excerpt_url(team, excerpt),
+        {"needs_review": False, "start": start, "end": start + len("never came")},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["needs_review"] is False
+    assert response.json()["review_reason"] == ""
+    assert response.json()["text"] == "never came"

@@ -42,16 +42,17 @@ def test_document_list_filters_by_kind_when_asked(team):
     assert [d["kind"] for d in client_for(team.coder).get(url).json()["results"]] == ["field_notes"]
 
 
-def test_document_patch_cannot_change_text_when_sent(team):
+def test_document_patch_changes_text_through_reanchoring_when_sent(team):
+    # Text edits go through document_set_text (tests/coding/test_reanchor.py covers the details).
     document = DocumentFactory.create(project=team.project)
     url = f"/api/v1/projects/{team.project.slug}/documents/{document.pk}/"
     response = client_for(team.researcher).patch(
-        url, {"title": "New", "text": "evil"}, format="json"
+        url, {"title": "New", "text": "Edited text."}, format="json"
     )
     assert response.status_code == 200
+    assert response.json()["edit"] == {"moved": 0, "flagged": 0}
     document.refresh_from_db()
-    assert document.title == "New"
-    assert document.text != "evil"
+    assert (document.title, document.text, document.text_version) == ("New", "Edited text.", 2)
 
 
 def test_session_and_notes_round_trip_when_researcher_logs_fieldwork(team):
