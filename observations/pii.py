@@ -208,15 +208,16 @@ _FULL_NAME = rf"{_NAME_WORD}(?:[ \u00a0](?:{_PARTICLE}[ \u00a0])*{_NAME_WORD}){{
 
 # Phrases after which a capitalised run is someone's name.
 _NAME_CUES = (
-    r"my name is|my name's|name is|named|called|I'm|I am|this is|it's|speaking with|"
-    r"spoke to|spoke with|spoken to|talked to|talking to|talked with|dealt with|ask for|"
-    r"asked for|asked|thanks|thank you|cheers|hi|hello|dear|met|meet|with|from|by|"
-    r"Mr\.?|Mrs\.?|Ms\.?|Miss|Mx\.?|Dr\.?|Prof\.?|Sir|Dame|Lady|Lord|"
+    r"my name is|my name's|name is|named|called|I'm|I am|this is|speaking with|spoke to|"
+    r"spoke with|spoken to|talked to|talking to|talked with|dealt with|ask for|asked for|"
+    r"thanks|thank you|cheers|hi|hello|dear|"
+    r"mr\.?|mrs\.?|ms\.?|miss|mx\.?|dr\.?|prof\.?|sir|dame|"
     r"colleague|manager|wife|husband|partner|son|daughter|friend|brother|sister|mum|mom|dad|"
     r"mother|father|boss|neighbour|neighbor|advisor|adviser|agent|engineer|nurse|doctor|"
     r"assistant|rep|representative|consultant"
 )
-_CUE_RE = re.compile(rf"(?<!\w)(?:{_NAME_CUES}),?[ \u00a0]+(?P<name>{_FULL_NAME})")
+# Cues in any case ("My name is"), names capitalised.
+_CUE_RE = re.compile(rf"(?<!\w)(?i:{_NAME_CUES}),?[ \u00a0]+(?P<name>{_FULL_NAME})")
 _SPEAKER_RE = re.compile(
     rf"^[ \t]*(?:\[[\d:.]+\][ \t]*)?(?P<name>{_FULL_NAME})[ \t]*(?:\([^)\n]*\))?[ \t]*:",
     re.MULTILINE,
@@ -246,7 +247,9 @@ _NOT_NAMES = _words(
 
 
 def _plausible_name(name: str) -> bool:
-    words = [w for w in name.split() if w[:1].isupper()]
+    """Not only words that are never names. Case is not required: NER spans are trusted, and
+    the cue and label heuristics only ever match capitalised words."""
+    words = name.split()
     if not words:
         return False
     return not all(w.casefold().strip("'’") in _NOT_NAMES for w in words)
@@ -369,13 +372,27 @@ def _ner_remainders(text: str, ner: Detection, blockers: Sequence[Detection]) ->
     return found
 
 
+def _pseudonym_spans(text: str, pseudonyms: Sequence[str]) -> list[Detection]:
+    """Where pseudonyms already stand: nothing is proposed there ("[Person 1]" is no name)."""
+    found = []
+    for pseudonym in {p for p in pseudonyms if p}:
+        for m in re.finditer(re.escape(pseudonym), text):
+            found.append(Detection(m.start(), m.end(), "", "", ""))
+    return found
+
+
 def detect(
-    text: str, *, person_spans: Sequence[tuple[int, int]], known_names: Sequence[str]
+    text: str,
+    *,
+    person_spans: Sequence[tuple[int, int]],
+    known_names: Sequence[str],
+    pseudonyms: Sequence[str] = (),
 ) -> list[Detection]:
     """Every span of `text` that looks like personal data, non-overlapping, sorted by start.
 
     `person_spans` are the PERSON entities the caller's spaCy pipeline found (character
-    offsets); `known_names` the project's listed real names.
+    offsets); `known_names` the project's listed real names; nothing overlapping one of the
+    `pseudonyms` (replacements already made) is returned.
     """
     known = find_known_names(text, known_names)
     regex_hits = [*find_emails(text), *find_cards(text), *find_phones(text)]
@@ -393,4 +410,9 @@ def detect(
         else:
             names.append(seed)
     names = [*names, *_propagate_names(text, names)]
-    return resolve_overlaps([*known, *regex_hits, *names])
+    placed = sorted((d.start, d.end) for d in _pseudonym_spans(text, pseudonyms))
+    return [
+        d
+        for d in resolve_overlaps([*known, *regex_hits, *names])
+        if not any(s < d.end and d.start < e for s, e in placed)
+    ]
