@@ -10,7 +10,10 @@ turn `Name: words`, turn offsets covering the words only) is described in turns.
 from collections.abc import Callable
 
 from observations.importers.base import ParsedDocument, ParsedTurn, ParseError, ParseOptions
+from observations.importers.captions import parse_srt, parse_vtt
+from observations.importers.office import parse_docx, parse_odt
 from observations.importers.plaintext import parse_txt
+from observations.importers.tables import parse_csv, parse_xlsx
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
@@ -25,11 +28,17 @@ Parser = Callable[[str, bytes, ParseOptions], list[ParsedDocument]]
 
 _PARSERS: dict[str, Parser] = {
     ".txt": parse_txt,
+    ".docx": parse_docx,
+    ".odt": parse_odt,
+    ".vtt": parse_vtt,
+    ".srt": parse_srt,
+    ".csv": parse_csv,
+    ".xlsx": parse_xlsx,
 }
 
 _DEFAULT_OPTIONS = ParseOptions()  # frozen, so one shared default is safe
 
-SUPPORTED_EXTENSIONS: tuple[str, ...] = (".txt", ".docx", ".odt", ".vtt", ".srt", ".csv", ".xlsx")
+SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(_PARSERS)
 
 
 def parse_file(
@@ -42,8 +51,6 @@ def parse_file(
     extension = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
     parser = _PARSERS.get(extension)
     if parser is None:
-        if extension in SUPPORTED_EXTENSIONS:
-            raise ParseError(filename, f"{extension} files cannot be imported yet")
         found = f"a {extension} file" if extension else "a file without an extension"
         raise ParseError(
             filename,

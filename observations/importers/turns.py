@@ -64,11 +64,12 @@ _STOP = frozenset(
 
 @dataclass
 class RawTurn:
-    """A turn while parsing: its speaker, word lines and start time."""
+    """A turn while parsing: its speaker, word lines and times (end: when the source says)."""
 
     speaker: str
     lines: list[str] = field(default_factory=list)
     started_at_ms: int | None = None
+    ended_at_ms: int | None = None
 
 
 def looks_like_speaker(label: str) -> bool:
@@ -131,7 +132,9 @@ def render(preamble: list[str], turns: list[RawTurn]) -> tuple[str, list[ParsedT
     parsed = []
     for index, (turn, start, end) in enumerate(kept):
         following = kept[index + 1][0].started_at_ms if index + 1 < len(kept) else None
-        ended = following if turn.started_at_ms is not None else None
+        ended = turn.ended_at_ms
+        if ended is None and turn.started_at_ms is not None:
+            ended = following
         parsed.append(ParsedTurn(turn.speaker, start, end, turn.started_at_ms, ended))
     return "\n".join(parts), parsed
 

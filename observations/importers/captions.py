@@ -1,0 +1,82 @@
+"""`.vtt` and `.srt` captions (webvtt-py, read from a buffer) to speaker turns. Pure.
+
+The speaker of a cue is its `<v Name>` voice tag (Teams), else a `Name: ` prefix on its text
+(Zoom), else the previous cue's speaker. Consecutive cues by the same speaker merge into one
+turn that keeps the first start and the last end; a cue's own line breaks are display wrapping
+and become spaces. Captions without any speaker (plain subtitles) give one turn per cue with an
+empty speaker, so each keeps its timestamps. Turns are rendered as in turns.py (`Name: words`,
+one per line, offsets on the words).
+"""
+
+import io
+import re
+
+import webvtt
+from webvtt.errors import MalformedCaptionError, MalformedFileError
+
+from observations.importers.base import ParsedDocument, ParseError, ParseOptions
+from observations.importers.decode import check_length, decode_text
+from observations.importers.plaintext import title_from
+from observations.importers.turns import RawTurn, looks_like_speaker, render
+
+_PREFIX = re.compile(r"^(?P<label>[^\W\d_][^:\n]{0,48}?)\s*:\s+(?P<words>\S.*)$", re.DOTALL)
+_TAGS = re.compile(r"<[^>]*>")
+_SPEAKER_MAX = 128  # SpeakerTurn.speaker's length
+
+
+def parse_vtt(filename: str, data: bytes, options: ParseOptions) -> list[ParsedDocument]:
+    """One transcript from WebVTT captions (Teams voice tags or Zoom name prefixes)."""
+    return _parse(filename, data, options, "vtt")
+
+
+def parse_srt(filename: str, data: bytes, options: ParseOptions) -> list[ParsedDocument]:
+    """One transcript from SubRip captions (`Name: ` prefixes recognised)."""
+    return _parse(filename, data, options, "srt")
+
+
+def _parse(filename: str, data: bytes, options: ParseOptions, fmt: str) -> list[ParsedDocument]:
+    text = decode_text(filename, data, max_chars=options.max_chars)
+    label = "WebVTT" if fmt == "vtt" else "SubRip (.srt)"
+    if fmt == "srt" and not re.match(r"\s*\d+\s*\n[^\n]*-->", text):
+        raise ParseError(filename, f"not a valid {label} file: it does not start with a cue")
+    try:
+        captions = webvtt.from_buffer(io.StringIO(text), format=fmt).captions
+    except (MalformedFileError, MalformedCaptionError) as error:
+        raise ParseError(filename, f"not a valid {label} file: {error}") from None
+    cues: list[tuple[str | None, str, int, int]] = []
+    for caption in captions:
+        speaker, words = _speaker_and_words(caption.voice, caption.raw_text)
+        if words:
+            start = caption.start_time.in_milliseconds()
+            cues.append((speaker, words, start, caption.end_time.in_milliseconds()))
+    if not cues:
+        raise ParseError(filename, f"the {label} file has no captions")
+    turns = _merge(cues)
+    body, parsed = render([], turns)
+    check_length(filename, body, options.max_chars)
+    return [ParsedDocument(title=title_from(filename), text=body, turns=parsed)]
+
+
+def _speaker_and_words(voice: str | None, raw: str) -> tuple[str | None, str]:
+    words = " ".join(_TAGS.sub("", line).strip() for line in raw.split("\n"))
+    words = " ".join(words.split())
+    if voice:
+        return voice.strip()[:_SPEAKER_MAX], words
+    match = _PREFIX.match(words)
+    if match and looks_like_speaker(match.group("label").strip()):
+        return match.group("label").strip(), match.group("words").strip()
+    return None, words
+
+
+def _merge(cues: list[tuple[str | None, str, int, int]]) -> list[RawTurn]:
+    if all(speaker is None for speaker, *_ in cues):
+        return [RawTurn("", [words], start, end) for _, words, start, end in cues]
+    turns: list[RawTurn] = []
+    for speaker, words, start, end in cues:
+        who = speaker if speaker is not None else (turns[-1].speaker if turns else "")
+        if turns and turns[-1].speaker == who and who:
+            turns[-1].lines[-1] += " " + words
+            turns[-1].ended_at_ms = end
+        else:
+            turns.append(RawTurn(who, [words], start, end))
+    return turns
