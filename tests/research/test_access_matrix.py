@@ -56,6 +56,10 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "frontend:project-members": {"GET": C.MANAGE_MEMBERS, "POST": C.MANAGE_MEMBERS},
     "frontend:project-member": {"GET": C.MANAGE_MEMBERS, "POST": C.MANAGE_MEMBERS},
     # --- sessions area (pages and API) ---
+    "frontend:session-list": {"GET": C.READ, "POST": C.CAPTURE},
+    "frontend:session-detail": {"GET": C.READ, "POST": C.CAPTURE},
+    "frontend:session-capture": {"GET": C.READ, "POST": C.CAPTURE},
+    "frontend:journey-stages": {"GET": C.READ, "POST": C.CAPTURE},
     # --- imports area ---
     # --- documents, editing and search area ---
     # --- PII area ---
