@@ -5,7 +5,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import SimpleRouter
 
 from coding.api import CodeViewSet, ExcerptViewSet, MemoViewSet
-from observations.api import DocumentViewSet, NoteViewSet, SessionViewSet
+from observations.api import DocumentViewSet, NoteViewSet, SearchView, SessionViewSet
 from research.api.base import scoped_routes
 from research.api.views import (
     JobDetailView,
@@ -33,5 +33,6 @@ urlpatterns = [
     *scoped_routes("memos", MemoViewSet, "memo"),
     # --- imports area ---
     # --- documents, editing and search area ---
+    path("projects/<slug:slug>/search/", SearchView.as_view({"get": "list"}), name="search"),
     # --- PII area ---
 ]

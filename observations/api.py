@@ -3,9 +3,15 @@
 from typing import Any
 
 from django.db import transaction
+from django.urls import reverse
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema, extend_schema_field
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -20,7 +26,13 @@ from observations.services.imports import (
     UploadedFileLike,
     speaker_maps_from_json,
 )
-from research.api.base import MemberField, ProjectRelatedField, ServiceViewSet, request_user
+from research.api.base import (
+    MemberField,
+    ProjectRelatedField,
+    ProjectScopedViewSet,
+    ServiceViewSet,
+    request_user,
+)
 from research.api.serializers import job_payload
 from research.models import Job, User
 from research.permissions import access_object
@@ -383,3 +395,48 @@ class DocumentViewSet(ServiceViewSet):
 
     def delete_object(self, obj: Document) -> None:
         services.document_delete(document=obj)
+
+
+# --- Search -------------------------------------------------------------------------------
+
+
+class SearchHitSerializer(serializers.Serializer[Any]):
+    document = serializers.IntegerField(source="document_id")
+    document_title = serializers.CharField()
+    kind = serializers.CharField()
+    start = serializers.IntegerField()
+    end = serializers.IntegerField()
+    context_before = serializers.CharField()
+    match = serializers.CharField()
+    context_after = serializers.CharField()
+    speaker = serializers.CharField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, hit: selectors.SearchHit) -> str:
+        return search_hit_url(self.context["request"], self.context["project"].slug, hit)
+
+
+def search_hit_url(request: Request | None, slug: str, hit: selectors.SearchHit) -> str:
+    """The document reader opened at the hit (the `#hit` fragment scrolls there without JS)."""
+    path = reverse("frontend:document-detail", kwargs={"slug": slug, "pk": hit.document_id})
+    path += f"?at={hit.start}&len={hit.end - hit.start}#hit"
+    return request.build_absolute_uri(path) if request is not None else path
+
+
+class SearchView(ProjectScopedViewSet):
+    """Keyword-in-context search over the project's documents and field notes (`?q=`).
+
+    At most `SEARCH_LIMIT` hits; `truncated` says whether there were more.
+    """
+
+    serializer_class = SearchHitSerializer
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, required=True, description='Words, "phrases"')],
+    )
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        result = selectors.document_search(
+            project=self.project, q=request.query_params.get("q", "")
+        )
+        hits = self.get_serializer(result.hits, many=True).data
+        return Response({"count": len(hits), "truncated": result.truncated, "results": hits})

@@ -1,9 +1,16 @@
 """Reads of sessions, notes and documents. Query counts do not grow with rows."""
 
-from django.db.models import Count, QuerySet
+from dataclasses import dataclass
 
-from observations.models import Document, FieldNote, ObservationSession
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Count, Q, QuerySet
+
+from observations import search
+from observations.models import Document, FieldNote, ObservationSession, SpeakerTurn
 from research.models import Project
+from research.permissions import access_object
 
 
 def session_list(*, project: Project) -> QuerySet[ObservationSession]:
@@ -38,3 +45,158 @@ def document_detail_list(*, project: Project) -> QuerySet[Document]:
         .prefetch_related("turns__participant", "turns__interviewer")
         .annotate(turn_count=Count("turns"))
     )
+
+
+# --- Search and the document reader ---------------------------------------------------------
+
+SEARCH_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One occurrence of the query's words: `[start, end)` in the document, with its context."""
+
+    document_id: int
+    document_title: str
+    kind: str
+    start: int
+    end: int
+    context_before: str
+    match: str
+    context_after: str
+    speaker: str
+
+    @property
+    def kind_label(self) -> str:
+        return (
+            str(Document.Kind(self.kind).label) if self.kind in Document.Kind.values else self.kind
+        )
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    hits: list[SearchHit]
+    truncated: bool  # more hits exist than `limit`
+
+
+def _search_candidates(project: Project, raw: str, query: search.Query) -> QuerySet[Document]:
+    documents = project.documents.only("id", "project", "title", "kind", "text").order_by(
+        "title", "id"
+    )
+    if connection.vendor == "postgresql":
+        # Same expression as the GIN index of migration 0004, so the index serves this filter.
+        return documents.alias(search=SearchVector("text", config="english")).filter(
+            search=SearchQuery(raw, search_type="websearch", config="english")
+        )
+    # SQLite: a prefilter by stems; `search.matches` decides. SQLite's LIKE folds ASCII case only,
+    # so clauses with non-ASCII words are left to Python.
+    for clause in query.clauses:
+        wanted = [term for term in clause if not term.negated]
+        if not wanted or any(not term_word.isascii() for t in wanted for term_word in t.words):
+            continue
+        either = Q()
+        for term in wanted:
+            both = Q()
+            for word_stem in term.stems():
+                both &= Q(text__icontains=word_stem)
+            either |= both
+        documents = documents.filter(either)
+    return documents
+
+
+def _speakers(hits: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
+    """Speaker label of the turn holding each `(document_id, start)`, in one query."""
+    if not hits:
+        return {}
+    where = Q()
+    for document_id, start in hits:
+        where |= Q(document_id=document_id, start__lte=start, end__gt=start)
+    rows = SpeakerTurn.objects.filter(where).select_related("participant", "interviewer")
+    labels: dict[tuple[int, int], str] = {}
+    for turn in rows:
+        for document_id, start in hits:
+            if document_id == turn.document_id and turn.start <= start < turn.end:
+                labels[(document_id, start)] = turn_speaker(turn)
+    return labels
+
+
+def turn_speaker(turn: SpeakerTurn) -> str:
+    """How a turn's speaker is shown: the participant's pseudonym, else the name in the
+    transcript; an interviewer is marked as such."""
+    if turn.participant_id is not None and turn.participant is not None:
+        return turn.participant.pseudonym
+    if turn.interviewer_id is not None and turn.interviewer is not None:
+        return f"{turn.speaker or turn.interviewer.get_username()} (interviewer)"
+    return turn.speaker
+
+
+def document_search(*, project: Project, q: str, limit: int = SEARCH_LIMIT) -> SearchResult:
+    """Keyword-in-context hits of `q` in the project's documents (field notes included), in
+    document-title order, at most `limit`. Three queries whatever the number of hits.
+
+    Raises `ValidationError` on "q" when the query has no word to look for.
+    """
+    query = search.parse_query(q)
+    if not query or len(q) > 500:
+        raise ValidationError(
+            {"q": "Type one or more words to search for (at most 500 characters)."}
+        )
+    found: list[tuple[Document, int, int]] = []
+    truncated = False
+    for document in _search_candidates(project, q, query):
+        if connection.vendor != "postgresql" and not search.matches(document.text, query):
+            continue
+        for start, end in search.find_hits(document.text, query.positive_terms):
+            if len(found) == limit:
+                truncated = True
+                break
+            found.append((document, start, end))
+        if truncated:
+            break
+    speakers = _speakers([(doc.pk, start) for doc, start, _ in found])
+    hits = []
+    for document, start, end in found:
+        before, after = search.context(document.text, start, end)
+        hits.append(
+            SearchHit(
+                document_id=document.pk,
+                document_title=document.title,
+                kind=document.kind,
+                start=start,
+                end=end,
+                context_before=before,
+                match=document.text[start:end],
+                context_after=after,
+                speaker=speakers.get((document.pk, start), ""),
+            )
+        )
+    return SearchResult(hits=hits, truncated=truncated)
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What the reader page shows of one document: the text with its turns and note ranges."""
+
+    document: Document
+    turns: list[SpeakerTurn]
+    notes: list[FieldNote]
+
+
+def document_reader(*, project: Project, pk: object) -> Reader:
+    """The project's document `pk` with its speaker turns (one query, speakers joined) and, for
+    field notes, the notes that have a range in it. Raises `Http404` outside the project."""
+    document = access_object(project.documents.select_related("participant", "session"), pk)
+    turns = list(document.turns.select_related("participant", "interviewer").order_by("index"))
+    notes: list[FieldNote] = []
+    if document.kind == Document.Kind.FIELD_NOTES and document.session_id is not None:
+        notes = list(
+            FieldNote.objects.filter(
+                session_id=document.session_id,
+                session__project=project,
+                document_start__isnull=False,
+                document_end__isnull=False,
+            )
+            .select_related("participant")
+            .order_by("document_start", "id")
+        )
+    return Reader(document=document, turns=turns, notes=notes)

@@ -62,6 +62,10 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "frontend:journey-stages": {"GET": C.READ, "POST": C.CAPTURE},
     # --- imports area ---
     # --- documents, editing and search area ---
+    "api:search": {},
+    "frontend:document-list": {},
+    "frontend:document-detail": {},
+    "frontend:search": {},
     # --- PII area ---
 }
 METHODS = ("GET", "POST", "PATCH", "DELETE")
