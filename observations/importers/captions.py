@@ -21,6 +21,8 @@ from observations.importers.turns import RawTurn, looks_like_speaker, render
 
 _PREFIX = re.compile(r"^(?P<label>[^\W\d_][^:\n]{0,48}?)\s*:\s+(?P<words>\S.*)$", re.DOTALL)
 _TAGS = re.compile(r"<[^>]*>")
+_CUE_TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})"
+_TIMING = re.compile(rf"^\s*{_CUE_TIME}\s*-->\s*{_CUE_TIME}(?:\s.*)?$")
 _SPEAKER_MAX = 128  # SpeakerTurn.speaker's length
 
 
@@ -39,6 +41,7 @@ def _parse(filename: str, data: bytes, options: ParseOptions, fmt: str) -> list[
     label = "WebVTT" if fmt == "vtt" else "SubRip (.srt)"
     if fmt == "srt" and not re.match(r"\s*\d+\s*\n[^\n]*-->", text):
         raise ParseError(filename, f"not a valid {label} file: it does not start with a cue")
+    _check_timings(filename, text)
     try:
         captions = webvtt.from_buffer(io.StringIO(text), format=fmt).captions
     except (MalformedFileError, MalformedCaptionError) as error:
@@ -55,6 +58,28 @@ def _parse(filename: str, data: bytes, options: ParseOptions, fmt: str) -> list[
     body, parsed = render([], turns)
     check_length(filename, body, options.max_chars)
     return [ParsedDocument(title=title_from(filename), text=body, turns=parsed)]
+
+
+def _check_timings(filename: str, text: str) -> None:
+    """Every `-->` line must be a valid timing: the library would silently drop the cue."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        if "-->" not in line:
+            continue
+        match = _TIMING.match(line)
+        start, end = (_ms(match.groups()[at : at + 4]) if match else None for at in (0, 4))
+        if start is None or end is None:
+            message = f"the cue timing {line.strip()[:60]!r} is not valid"
+            raise ParseError(filename, message, line=number)
+        if end < start:
+            raise ParseError(filename, "the cue ends before it starts", line=number)
+
+
+def _ms(parts: tuple[str | None, ...]) -> int | None:
+    hours, minutes, seconds, fraction = parts
+    if int(minutes or 0) >= 60 or int(seconds or 0) >= 60:
+        return None
+    total = (int(hours or 0) * 60 + int(minutes or 0)) * 60 + int(seconds or 0)
+    return total * 1000 + int((fraction or "0").ljust(3, "0"))
 
 
 def _speaker_and_words(voice: str | None, raw: str) -> tuple[str | None, str]:
