@@ -1,10 +1,11 @@
 """Bytes of a text upload (txt, vtt, srt, csv) to Verbatim's normalised text. Pure.
 
 Order of trust: a byte-order mark (UTF-8, UTF-16, UTF-32) wins; then strict UTF-8, because text
-that decodes as UTF-8 almost never is anything else; then charset-normalizer's best guess (the
-cp1252 files Word and Excel still write on Windows). Binary content is refused rather than
-decoded into mojibake: known binary signatures, NUL bytes outside UTF-16, or too many control
-characters after decoding.
+that decodes as UTF-8 almost never is anything else; then charset-normalizer's best guess when it
+recognised a language; else Windows-1252 (what Word and Excel still write on Windows) if the
+bytes read as plausible Western text, since short samples fool the detector; else its guess.
+Binary content is refused rather than decoded into mojibake: known binary signatures, NUL bytes
+outside UTF-16, or too many control characters after decoding.
 """
 
 import codecs
@@ -29,6 +30,14 @@ _BOMS = (
 # Control characters that never occur in real text (tab, newline, CR and form feed do).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _MAX_CONTROL_RATIO = 0.01
+# charset-normalizer's guess is trusted when it recognised a language this well.
+_SURE = 0.1
+# What Western European text in cp1252 contains beyond ASCII: letters, typographic punctuation.
+_WESTERN = frozenset(
+    "ÀÁÂÃÄÅÆÇÈÉÊËÌÍÎÏÑÒÓÔÕÖØÙÚÛÜÝàáâãäåæçèéêëìíîïñòóôõöøùúûüýÿßŒœŠšŽžŸ"
+    "“”‘’„‚–—…€•·«»‹›¡¿©®™°£¥§¶\u00a0"
+)
+_MAX_ACCENTED = 0.3
 
 
 def decode_text(filename: str, data: bytes, *, max_chars: int) -> str:
@@ -76,9 +85,33 @@ def _decode(filename: str, data: bytes) -> str:
     except UnicodeDecodeError:
         pass
     best = from_bytes(data).best()
+    if best is not None and best.coherence >= _SURE:
+        return data.decode("cp1252") if "cp1252" in best.could_be_from_charset else str(best)
+    western = _plausible_cp1252(data)
+    if western is not None:
+        return western
     if best is None:
         raise ParseError(filename, BINARY)
     return str(best)
+
+
+def _plausible_cp1252(data: bytes) -> str | None:
+    """`data` as Windows-1252 when it reads like Western text, else None.
+
+    charset-normalizer needs words in a known language; on a short answer ("Le café était
+    “fermé”") it may guess a Baltic code page. Western text has few accented letters among
+    plain ones and no stray symbols, which Cyrillic, Greek or Polish bytes read as cp1252 do.
+    """
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return None
+    foreign = {char for char in text if ord(char) > 127}
+    if not foreign <= _WESTERN:
+        return None
+    letters = sum(char.isalpha() for char in text)
+    accented = sum(char.isalpha() for char in text if ord(char) > 127)
+    return text if accented <= _MAX_ACCENTED * letters else None
 
 
 def _utf16_without_bom(data: bytes) -> str | None:
