@@ -6,6 +6,12 @@ from rest_framework.routers import SimpleRouter
 
 from coding.api import CodeViewSet, ExcerptViewSet, MemoViewSet
 from observations.api import DocumentViewSet, NoteViewSet, SearchView, SessionViewSet
+from observations.pii_api import (
+    PiiApplyViewSet,
+    PiiCandidateViewSet,
+    PiiKeyViewSet,
+    PiiKnownNameViewSet,
+)
 from research.api.base import scoped_routes
 from research.api.views import (
     JobDetailView,
@@ -35,4 +41,12 @@ urlpatterns = [
     # --- documents, editing and search area ---
     path("projects/<slug:slug>/search/", SearchView.as_view({"get": "list"}), name="search"),
     # --- PII area ---
+    *scoped_routes("pii/candidates", PiiCandidateViewSet, "pii-candidate"),
+    *scoped_routes("pii/known-names", PiiKnownNameViewSet, "pii-known-name"),
+    *scoped_routes("pii/keys", PiiKeyViewSet, "pii-key"),
+    path(
+        "projects/<slug:slug>/pii/apply/",
+        PiiApplyViewSet.as_view({"post": "create"}),
+        name="pii-apply",
+    ),
 ]

@@ -19,3 +19,18 @@ def document_process(job_id: str) -> None:
         return services.document_process(document=document)
 
     job_run(job_id=job_id, work=work)
+
+
+@shared_task(name="observations.pii_apply")
+def pii_apply(job_id: str) -> None:
+    """Replace the project's accepted PII candidates with pseudonyms (params: `documents`, a
+    list of ids or None for all), reporting counts, never values, in the job result."""
+    from observations.services.pii import pii_apply as apply
+
+    def work(job: Job) -> dict[str, Any]:
+        assert job.project is not None
+        ids = job.params.get("documents")
+        documents = None if ids is None else list(job.project.documents.filter(pk__in=ids))
+        return apply(project=job.project, user=job.created_by, documents=documents).as_dict()
+
+    job_run(job_id=job_id, work=work)

@@ -23,7 +23,10 @@ from research.roles import Capability
 class ProjectScopedViewSet(viewsets.GenericViewSet):
     """Base for every resource under `/api/v1/projects/{slug}/`."""
 
-    # Capability needed for unsafe methods, per action; reads always need READ.
+    # Capability needed for safe methods (GET, HEAD, OPTIONS): READ unless the resource is
+    # restricted further (the PII key table and candidates are owner-only).
+    read_need: ClassVar[Capability] = Capability.READ
+    # Capability needed for unsafe methods, per action.
     write_needs: ClassVar[Mapping[str, Capability]] = {}
     write_need: ClassVar[Capability] = Capability.MANAGE_PROJECT
     access: ProjectAccess
@@ -36,7 +39,7 @@ class ProjectScopedViewSet(viewsets.GenericViewSet):
             # Answer 405 before the role check, so "cannot do this" only ever means the role.
             raise MethodNotAllowed(request.method or "")
         if request.method in SAFE_METHODS:
-            need = Capability.READ
+            need = self.read_need
         else:
             need = self.write_needs.get(self.action or "", self.write_need)
         self.access = access_project(request.user, kwargs["slug"], need=need)

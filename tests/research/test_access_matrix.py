@@ -9,6 +9,7 @@ so a future route cannot slip in untested.
 import pytest
 from django.urls import reverse
 
+from observations.models import PiiCandidate, PiiKnownName
 from research.models import Job
 from research.roles import Capability, Role
 from tests.conftest import Team, client_for
@@ -69,6 +70,17 @@ NEEDS: dict[str, dict[str, Capability]] = {
     # --- PII area ---
 }
 METHODS = ("GET", "POST", "PATCH", "DELETE")
+    # Owner-only, reads included: candidates show detected values, the key table real ones.
+    "api:pii-candidate-list": {"GET": C.MANAGE_PROJECT},
+    "api:pii-candidate-detail": {"GET": C.MANAGE_PROJECT, "PATCH": C.MANAGE_PROJECT},
+    "api:pii-known-name-list": {"GET": C.MANAGE_PROJECT, "POST": C.MANAGE_PROJECT},
+    "api:pii-known-name-detail": {
+        "GET": C.MANAGE_PROJECT,
+        "PATCH": C.MANAGE_PROJECT,
+        "DELETE": C.MANAGE_PROJECT,
+    },
+    "api:pii-key-list": {"GET": C.MANAGE_PROJECT},
+    "api:pii-apply": {"POST": C.MANAGE_PROJECT},
 USERS = (*(role.value for role in Role), "outsider")
 
 
@@ -94,6 +106,10 @@ def build_kwargs(
         "job": Job.objects.create(project=project, kind="test"),
     }
     values: dict[str, object] = {}
+        "pii-candidate": PiiCandidate.objects.create(
+            document=document, text_version=1, kind="email", start=0, end=5, source="regex"
+        ),
+        "pii-known-name": PiiKnownName.objects.create(project=project, name="Zoë Müller"),
     for name in kwargs:
         if name == "slug":
             values[name] = team.project.slug

@@ -103,6 +103,18 @@ BAD: dict[str, tuple[str, list[tuple[dict, str]]]] = {
     ),
     # --- imports area ---
     # --- PII area ---
+    "api:pii-candidate-list": ("observations.PiiCandidate", []),  # read-only list
+    "api:pii-key-list": ("observations.PiiKeyEntry", []),  # read-only list
+    "api:pii-known-name-list": (
+        "observations.PiiKnownName",
+        [
+            ({}, "name"),
+            ({"name": "   "}, "name"),
+            ({"name": "X" * 201}, "name"),
+            ({"name": "Ama Owusu", "pseudonym": "P" * 101}, "pseudonym"),
+            ({"name": ["Ama", "Owusu"]}, "name"),
+        ],
+    ),
     "api:memo-list": (
         "coding.Memo",
         [

@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from observations.models import PiiCandidate, PiiKeyEntry, PiiKnownName
 from research.roles import Role
 from tests.conftest import Team, client_for
 from tests.factories import (
@@ -62,6 +63,30 @@ def _add_rows(resource: str, team: Team, n: int) -> dict[str, object]:
     elif resource == "memo":
         MemoFactory.create_batch(n, project=project, author=team.coder)
     # --- PII area ---
+    elif resource == "pii-candidate":
+        document = DocumentFactory.create(project=project)
+        for index in range(n):
+            PiiCandidate.objects.create(
+                document=document,
+                text_version=1,
+                kind="person",
+                start=index,
+                end=index + 2,
+                source="ner",
+                status="accepted",
+                decided_by=team.owner,
+            )
+    elif resource == "pii-known-name":
+        for index in range(n):
+            PiiKnownName.objects.create(project=project, name=f"Name {index} {n}")
+    elif resource == "pii-key":
+        for index in range(n):
+            PiiKeyEntry.objects.create(
+                project=project,
+                kind="email",
+                real_value=f"p{index}-{n}@example.com",
+                pseudonym=f"[Email {index}-{n}]",
+            )
     # --- documents, editing and search area ---
     else:
         pytest.fail(f"tests/research/test_list_queries.py: teach _add_rows about {resource!r}")
