@@ -13,7 +13,7 @@ from observations.importers.base import ParsedDocument, ParsedTurn, ParseError, 
 from observations.importers.captions import parse_srt, parse_vtt
 from observations.importers.office import parse_docx, parse_odt
 from observations.importers.plaintext import parse_txt
-from observations.importers.tables import parse_csv, parse_xlsx
+from observations.importers.tables import parse_csv, parse_xlsx, table_columns
 
 __all__ = [
     "SUPPORTED_EXTENSIONS",
@@ -22,6 +22,7 @@ __all__ = [
     "ParsedDocument",
     "ParsedTurn",
     "parse_file",
+    "survey_columns",
 ]
 
 Parser = Callable[[str, bytes, ParseOptions], list[ParsedDocument]]
@@ -59,3 +60,15 @@ def parse_file(
     if not data:
         raise ParseError(filename, "the file is empty")
     return parser(filename, data, options)
+
+
+def survey_columns(
+    filename: str, data: bytes, options: ParseOptions = _DEFAULT_OPTIONS
+) -> list[str]:
+    """The column names of a survey .csv/.xlsx (what `ParseOptions` columns must match); [] for
+    other file types. Raises ParseError when the table cannot be read."""
+    if not filename.lower().endswith((".csv", ".xlsx")):
+        return []
+    if not data:
+        raise ParseError(filename, "the file is empty")
+    return table_columns(filename, data, options.max_chars)

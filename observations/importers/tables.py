@@ -25,38 +25,55 @@ _SNIFF_CHARS = 64 * 1024
 
 def parse_csv(filename: str, data: bytes, options: ParseOptions) -> list[ParsedDocument]:
     """Survey documents from a CSV whose delimiter (`,` `;` or tab) is sniffed."""
-    text = decode_text(filename, data, max_chars=options.max_chars)
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(
-            text[:_SNIFF_CHARS], delimiters=",;\t"
-        )
-    except csv.Error:
-        dialect = csv.excel  # one column, or too little text to tell: commas
-    try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), dialect))
-    except csv.Error as error:
-        raise ParseError(filename, f"not a valid CSV file: {error}") from None
-    return _documents(filename, rows, options)
+    return _documents(filename, _csv_rows(filename, data, options.max_chars), options)
 
 
 def parse_xlsx(filename: str, data: bytes, options: ParseOptions) -> list[ParsedDocument]:
     """Survey documents from the first worksheet of an Excel workbook."""
-    open_archive(filename, data, ".xlsx", "xl/workbook.xml")
+    return _documents(filename, _xlsx_rows(filename, data), options)
+
+
+def table_columns(filename: str, data: bytes, max_chars: int) -> list[str]:
+    """The column names a survey .csv/.xlsx offers, as `ParseOptions` must spell them.
+
+    Raises ParseError for an unreadable table or one with no header row.
+    """
+    if filename.lower().endswith(".xlsx"):
+        rows = _xlsx_rows(filename, data, header_only=True)
+    else:
+        rows = _csv_rows(filename, data, max_chars)
+    if not rows or not any(_cell_text(cell) for cell in rows[0]):
+        raise ParseError(filename, "the first row should name the columns", row=1)
+    return _header(rows[0])
+
+
+def _csv_rows(filename: str, data: bytes, max_chars: int) -> list[list[str]]:
+    text = decode_text(filename, data, max_chars=max_chars)
     try:
-        rows = _xlsx_rows(data)
-    except Exception:  # openpyxl raises many types for broken parts; all are bad input here
-        raise ParseError(filename, "not a valid .xlsx file (it cannot be read)") from None
-    return _documents(filename, rows, options)
+        delimiter = csv.Sniffer().sniff(text[:_SNIFF_CHARS], delimiters=",;\t").delimiter
+    except csv.Error:
+        delimiter = ","  # one column, or too little text to tell
+    # Only the delimiter is taken from the sniffer: its quote guesses trip over apostrophes.
+    try:
+        return list(csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter))
+    except csv.Error as error:
+        raise ParseError(filename, f"not a valid CSV file: {error}") from None
 
 
-def _xlsx_rows(data: bytes) -> list[list[Any]]:
+def _xlsx_rows(filename: str, data: bytes, *, header_only: bool = False) -> list[list[Any]]:
+    open_archive(filename, data, ".xlsx", "xl/workbook.xml")
     import openpyxl  # imported here: only uploads of this type pay for it
 
-    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     try:
-        return [list(row) for row in workbook.worksheets[0].iter_rows(values_only=True)]
-    finally:
-        workbook.close()
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            sheet = workbook.worksheets[0]
+            rows = sheet.iter_rows(max_row=1 if header_only else None, values_only=True)
+            return [list(row) for row in rows]
+        finally:
+            workbook.close()
+    except Exception:  # openpyxl raises many types for broken parts; all are bad input here
+        raise ParseError(filename, "not a valid .xlsx file (it cannot be read)") from None
 
 
 def _documents(

@@ -6,7 +6,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from observations.importers import ParseError, ParseOptions, parse_file
+from observations.importers import ParseError, ParseOptions, parse_file, survey_columns
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "imports"
 WELL = "What went well during setup?"
@@ -194,3 +194,30 @@ def test_bad_survey_file_is_refused_naming_the_file_when_uploaded(
         parse_file(name, data, ParseOptions(text_columns=("comment",)))
     assert caught.value.filename == name
     assert problem in caught.value.message
+
+
+@pytest.mark.parametrize("name", ["survey.csv", "survey.xlsx"])
+def test_survey_columns_lists_the_cleaned_header_when_asked(name: str) -> None:
+    columns = survey_columns(name, _fixture(name))
+    assert columns[0] == "Respondent ID"  # BOM (csv) and padding (xlsx) stripped
+    assert columns[-2:] == [WELL, IMPROVE]
+    assert len(columns) == 7
+
+
+def test_survey_columns_is_empty_when_the_file_is_not_a_table() -> None:
+    assert survey_columns("onboarding_otter.txt", _fixture("onboarding_otter.txt")) == []
+
+
+def test_survey_columns_raises_when_the_table_is_damaged() -> None:
+    with pytest.raises(ParseError) as caught:
+        survey_columns("survey.xlsx", _fixture("survey.xlsx")[:1000])
+    assert "not a valid .xlsx file" in caught.value.message
+
+
+def test_apostrophes_do_not_change_quoting_when_the_delimiter_is_sniffed() -> None:
+    data = b"id,comment\n1,'Fine' they said\n2,\"it's ok, 'mostly'\"\n3,'a','b'\n"
+    with pytest.raises(ParseError) as caught:
+        parse_file("s.csv", data, ParseOptions(text_columns=("comment",)))
+    assert caught.value.row == 4  # 'a','b' is two cells: apostrophes never quote
+    docs = parse_file("s.csv", data[: data.index(b"3,")], ParseOptions(text_columns=("comment",)))
+    assert [doc.text for doc in docs] == ["'Fine' they said", "it's ok, 'mostly'"]
