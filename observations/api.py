@@ -1,6 +1,7 @@
 """API for observation sessions, field notes and documents."""
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db import transaction
 from django.urls import reverse
@@ -413,13 +414,19 @@ class SearchHitSerializer(serializers.Serializer[Any]):
     url = serializers.SerializerMethodField()
 
     def get_url(self, hit: selectors.SearchHit) -> str:
-        return search_hit_url(self.context["request"], self.context["project"].slug, hit)
+        request = self.context["request"]
+        q = request.query_params.get("q", "")
+        return search_hit_url(request, self.context["project"].slug, hit, q=q)
 
 
-def search_hit_url(request: Request | None, slug: str, hit: selectors.SearchHit) -> str:
-    """The document reader opened at the hit (the `#hit` fragment scrolls there without JS)."""
+def search_hit_url(
+    request: Request | None, slug: str, hit: selectors.SearchHit, *, q: str = ""
+) -> str:
+    """The document reader opened at the hit (the `#hit` fragment scrolls there without JS);
+    `q` lets the reader link back to the results."""
     path = reverse("frontend:document-detail", kwargs={"slug": slug, "pk": hit.document_id})
-    path += f"?at={hit.start}&len={hit.end - hit.start}#hit"
+    query = urlencode({"at": hit.start, "len": hit.end - hit.start, "q": q})
+    path += f"?{query}#hit"
     return request.build_absolute_uri(path) if request is not None else path
 
 

@@ -131,19 +131,23 @@ def _squash(text: str) -> str:
     return _SPACES.sub(" ", text)
 
 
-def context(text: str, start: int, end: int, width: int = 60) -> tuple[str, str]:
-    """About `width` characters before and after `[start, end)`, cut at word boundaries, with
-    runs of whitespace (line breaks too) shown as one space and "…" where the text goes on."""
-    cut = max(0, start - width)
+def context(
+    text: str, start: int, end: int, width: int = 60, *, lo: int = 0, hi: int | None = None
+) -> tuple[str, str]:
+    """About `width` characters before and after `[start, end)`, inside `[lo, hi)` (the turn or
+    note holding the hit, so context never runs into another speaker's words), cut at word
+    boundaries, runs of whitespace shown as one space, and "…" where the text goes on."""
+    hi = len(text) if hi is None else hi
+    cut = max(lo, start - width)
     before = text[cut:start]
-    if cut > 0:
+    if cut > lo:
         space = _SPACES.search(before)
         if not text[cut - 1].isspace() and space is not None:
             before = before[space.end() :]  # drop the cut word
         before = "…" + before.lstrip()
-    stop = min(len(text), end + width)
+    stop = min(hi, end + width)
     after = text[end:stop]
-    if stop < len(text):
+    if stop < hi:
         last_space = max((m.start() for m in _SPACES.finditer(after)), default=None)
         if not text[stop].isspace() and last_space is not None:
             after = after[:last_space]  # drop the cut word

@@ -80,9 +80,9 @@ class SearchResult:
 
 
 def _search_candidates(project: Project, raw: str, query: search.Query) -> QuerySet[Document]:
-    documents = project.documents.only("id", "project", "title", "kind", "text").order_by(
-        "title", "id"
-    )
+    documents = project.documents.only(
+        "id", "project", "session", "title", "kind", "text"
+    ).order_by("title", "id")
     if connection.vendor == "postgresql":
         # Same expression as the GIN index of migration 0004, so the index serves this filter.
         return documents.alias(search=SearchVector("text", config="english")).filter(
@@ -104,20 +104,35 @@ def _search_candidates(project: Project, raw: str, query: search.Query) -> Query
     return documents
 
 
-def _speakers(hits: list[tuple[int, int]]) -> dict[tuple[int, int], str]:
-    """Speaker label of the turn holding each `(document_id, start)`, in one query."""
-    if not hits:
-        return {}
-    where = Q()
-    for document_id, start in hits:
-        where |= Q(document_id=document_id, start__lte=start, end__gt=start)
-    rows = SpeakerTurn.objects.filter(where).select_related("participant", "interviewer")
-    labels: dict[tuple[int, int], str] = {}
-    for turn in rows:
-        for document_id, start in hits:
-            if document_id == turn.document_id and turn.start <= start < turn.end:
-                labels[(document_id, start)] = turn_speaker(turn)
-    return labels
+Container = tuple[str, int, int]  # speaker label, start, end of the turn or note holding a hit
+
+
+def _containers(found: list[tuple[Document, int, int]]) -> dict[tuple[int, int], Container]:
+    """The turn (or field note) holding each hit, keyed by `(document_id, start)`: at most one
+    query for turns and one for notes, whatever the number of hits."""
+    out: dict[tuple[int, int], Container] = {}
+    turns_where, notes_where = Q(), Q()
+    for document, start, _ in found:
+        turns_where |= Q(document_id=document.pk, start__lte=start, end__gt=start)
+        if document.kind == Document.Kind.FIELD_NOTES and document.session_id is not None:
+            notes_where |= Q(
+                session_id=document.session_id, document_start__lte=start, document_end__gt=start
+            )
+    if found:
+        turns = SpeakerTurn.objects.filter(turns_where).select_related("participant", "interviewer")
+        for turn in turns:
+            for document, start, _ in found:
+                if document.pk == turn.document_id and turn.start <= start < turn.end:
+                    out[(document.pk, start)] = (turn_speaker(turn), turn.start, turn.end)
+    if notes_where:
+        notes = FieldNote.objects.filter(notes_where).select_related("participant")
+        for note in notes:
+            lo, hi = note.document_start or 0, note.document_end or 0
+            for document, start, _ in found:
+                if document.session_id == note.session_id and lo <= start < hi:
+                    label = note.participant.pseudonym if note.participant else ""
+                    out.setdefault((document.pk, start), (label, lo, hi))
+    return out
 
 
 def turn_speaker(turn: SpeakerTurn) -> str:
@@ -153,10 +168,11 @@ def document_search(*, project: Project, q: str, limit: int = SEARCH_LIMIT) -> S
             found.append((document, start, end))
         if truncated:
             break
-    speakers = _speakers([(doc.pk, start) for doc, start, _ in found])
+    containers = _containers(found)
     hits = []
     for document, start, end in found:
-        before, after = search.context(document.text, start, end)
+        speaker, lo, hi = containers.get((document.pk, start), ("", 0, len(document.text)))
+        before, after = search.context(document.text, start, end, lo=lo, hi=hi)
         hits.append(
             SearchHit(
                 document_id=document.pk,
@@ -167,7 +183,7 @@ def document_search(*, project: Project, q: str, limit: int = SEARCH_LIMIT) -> S
                 context_before=before,
                 match=document.text[start:end],
                 context_after=after,
-                speaker=speakers.get((document.pk, start), ""),
+                speaker=speaker,
             )
         )
     return SearchResult(hits=hits, truncated=truncated)

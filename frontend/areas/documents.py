@@ -183,6 +183,8 @@ def document_detail_page(request: AuthedRequest, slug: str, pk: int) -> HttpResp
         "turn_count": len(reader.turns),
         "excerpt_count": counts["total"],
         "review_count": counts["review"],
+        # Set when the reader was opened from a search hit: the page links back to the results.
+        "q": request.GET.get("q", "").strip()[:500],
     }
     return render(request, "frontend/documents/detail.html", context)
 

@@ -81,6 +81,13 @@ def test_reader_marks_the_spot_when_opened_with_at_and_len(team: Team):
     assert 'href="#hit"' in html
 
 
+def test_reader_links_back_to_results_when_opened_from_a_search_hit(team: Team):
+    document = transcript(team)
+    html = client_for(team.manager).get(reader_url(team, document, at=3, q="bill")).content.decode()
+    search = reverse("frontend:search", kwargs={"slug": team.project.slug})
+    assert f'<a href="{search}?q=bill">← Results for “bill”</a>' in html
+
+
 def test_reader_marks_the_word_when_len_is_missing(team: Team):
     document = transcript(team)
     at = document.text.index("shock")
@@ -188,7 +195,7 @@ def test_search_page_links_hits_to_the_spot_when_words_are_found(team: Team):
     url = reverse("frontend:search", kwargs={"slug": team.project.slug})
     html = client_for(team.manager).get(url, {"q": "roaming"}).content.decode()
     at = document.text.index("roaming")
-    assert f"{reader_url(team, document)}?at={at}&amp;len=7#hit" in html
+    assert f"{reader_url(team, document)}?at={at}&amp;len=7&amp;q=roaming#hit" in html
     assert '<strong class="hit__match">roaming</strong>' in html
     assert "1 hit for" in html
 

@@ -8,7 +8,13 @@ from django.urls import reverse
 from observations.models import Document
 from observations.search import context, find_hits, parse_query, stem
 from tests.conftest import Team, client_for
-from tests.factories import DocumentFactory, ParticipantFactory, SpeakerTurnFactory
+from tests.factories import (
+    DocumentFactory,
+    FieldNoteFactory,
+    ParticipantFactory,
+    SessionFactory,
+    SpeakerTurnFactory,
+)
 
 TEXT = "The shop charged me twice. My SIM card charges were wrong, and nobody called back."
 
@@ -106,7 +112,7 @@ def test_search_returns_hits_with_context_and_speaker_when_words_occur(team: Tea
     assert first["speaker"] == "P07"
     assert first["url"].endswith(
         reverse("frontend:document-detail", kwargs={"slug": team.project.slug, "pk": document.pk})
-        + "?at=9&len=7#hit"
+        + "?at=9&len=7&q=charged#hit"
     )
 
 
@@ -202,3 +208,41 @@ def test_search_index_exists_only_when_database_is_postgresql():
     with connection.cursor() as cursor:
         indexes = connection.introspection.get_constraints(cursor, Document._meta.db_table)
     assert ("document_text_search_gin" in indexes) == (connection.vendor == "postgresql")
+
+
+@pytest.mark.django_db
+def test_search_keeps_context_inside_the_turn_when_hit_follows_another_speaker(team: Team):
+    question, answer = "Did the bill surprise you?", "Yes, the roaming charges did."
+    text = f"{question}\n{answer}"
+    document = DocumentFactory.create(project=team.project, text=text)
+    SpeakerTurnFactory.create(
+        document=document, index=0, start=0, end=len(question), interviewer=team.researcher
+    )
+    SpeakerTurnFactory.create(
+        document=document, index=1, start=len(question) + 1, end=len(text), speaker="Anna"
+    )
+    hit = client_for(team.manager).get(url(), {"q": "roaming"}).json()["results"][0]
+    assert hit["context_before"] == "Yes, the "
+    assert hit["context_after"] == " charges did."
+    assert hit["speaker"] == "Anna"
+
+
+@pytest.mark.django_db
+def test_search_names_the_note_participant_when_hit_is_in_a_field_note(team: Team):
+    session = SessionFactory.create(project=team.project)
+    first, second = "Waits at the counter.", "Asks whether roaming is included."
+    text = f"{first}\n{second}"
+    DocumentFactory.create(
+        project=team.project, kind=Document.Kind.FIELD_NOTES, session=session, text=text
+    )
+    participant = ParticipantFactory.create(project=team.project, pseudonym="P11")
+    FieldNoteFactory.create(session=session, document_start=0, document_end=len(first))
+    FieldNoteFactory.create(
+        session=session,
+        participant=participant,
+        document_start=len(first) + 1,
+        document_end=len(text),
+    )
+    hit = client_for(team.manager).get(url(), {"q": "roaming"}).json()["results"][0]
+    assert hit["context_before"] == "Asks whether "
+    assert hit["speaker"] == "P11"
