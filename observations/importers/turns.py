@@ -11,10 +11,11 @@ Recognised line shapes (one file may mix the last three):
   preamble kept in the text but in no turn.
 
 A label is a speaker only if it looks like one: 1-4 words, the first capitalised, the others
-capitalised, numbers ("Customer 2") or name particles ("van", "de"); labels such as "P07" too.
-It must also recur (or be a role like "Interviewer", or join speakers already found), and not
-be a stop word like "Note" or "Date". The colon must be followed by a space or the line end, so
-"10:30" and "https://..." never start a turn.
+capitalised, numbers ("Customer 2") or name particles ("van", "de"); labels such as "P07" too;
+optionally a bracketed remark ("Maya (customer)"). It must also recur, be a role such as
+"Interviewer", follow a timestamp, or (two or three words) join speakers already found; and its
+first word must not be a stop word like "Note" or "Date". The colon must be followed by a
+space or the line end, so "10:30" and "https://..." never start a turn.
 
 Rendering (what `render` guarantees): each turn becomes `Name: words` and turns are separated by
 one `\\n`; a turn's lines are joined by `\\n`. `ParsedTurn.start/end` cover the words only, never
@@ -45,6 +46,7 @@ _PARTICLES = frozenset(
     ("van", "von", "de", "der", "den", "da", "di", "del", "della", "du", "la", "le", "dos", "das")
 )
 _NUMBER = re.compile(r"^\d{1,3}$")
+_REMARK = re.compile(r"\s*[(\[][\w'’ .\-]{1,30}[)\]]$")
 _ROLE = re.compile(
     r"^(interviewer|interviewee|moderator|facilitator|researcher|participant|respondent|customer|"
     r"client|agent|caller|host|guest|speaker|unknown speaker|[pr]\d{1,3})( \d{1,3})?$",
@@ -73,7 +75,13 @@ class RawTurn:
 
 
 def looks_like_speaker(label: str) -> bool:
-    """True when `label` has the shape of a speaker name or role (not whether it recurs)."""
+    """True when `label` has the shape of a speaker name or role (not whether it recurs).
+
+    A short trailing remark in brackets is allowed: "Maya (customer)", "Jordan [moderator]".
+    """
+    remark = _REMARK.search(label)
+    if remark:
+        label = label[: remark.start()]
     tokens = label.split()
     if not 1 <= len(tokens) <= 4 or len(label) > 40:
         return False
@@ -152,8 +160,9 @@ def _speakers(lines: list[str]) -> set[str]:
     sure = {label for label, n in counts.items() if n >= 2 or _ROLE.match(label)} | stamped
     if not sure:
         return set()
-    # Someone who speaks once (a colleague walking in) joins speakers already established.
-    return sure | {label for label in counts if len(label.split()) <= 3}
+    # Someone who speaks once (a colleague walking in) joins speakers already established, if
+    # named in two or three words: a lone "Why:" or "Also:" mid-answer is not a speaker.
+    return sure | {label for label in counts if 2 <= len(label.split()) <= 3}
 
 
 def _turn_start(

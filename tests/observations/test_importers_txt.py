@@ -65,12 +65,28 @@ def test_turn_offsets_cover_the_words_and_the_label_precedes_them_when_rendered(
 
 def test_name_colon_lines_become_turns_when_speakers_recur() -> None:
     data = b"Interviewer: Hello there\nAnna: At 10:30 I went to https://x.example\nsee.\n"
-    data += b"Interviewer: ok\nNote: she pointed at the router.\n"
+    data += b"Interviewer: ok\nNote: she pointed at the router.\nAnna: Why: it was slow.\n"
     [doc] = parse_file("call.txt", data)
-    assert [turn.speaker for turn in doc.turns] == ["Interviewer", "Anna", "Interviewer"]
+    assert [turn.speaker for turn in doc.turns] == ["Interviewer", "Anna", "Interviewer", "Anna"]
     assert _said(doc, 1) == "At 10:30 I went to https://x.example\nsee."
     assert _said(doc, 2) == "ok\nNote: she pointed at the router."
+    assert _said(doc, 3) == "Why: it was slow."
     assert doc.turns[0].started_at_ms is None
+
+
+def test_label_alone_on_its_line_starts_a_turn_when_words_follow_below() -> None:
+    data = b"INTERVIEWER:\nHello, thanks.\n\nCUSTOMER:\nHi.\nWhy: because.\n\nINTERVIEWER:\nOk.\n"
+    [doc] = parse_file("call.txt", data)
+    assert [turn.speaker for turn in doc.turns] == ["INTERVIEWER", "CUSTOMER", "INTERVIEWER"]
+    assert _said(doc, 1) == "Hi.\nWhy: because."  # a lone one-word label mid-answer is no speaker
+    assert doc.text == "INTERVIEWER: Hello, thanks.\nCUSTOMER: Hi.\nWhy: because.\nINTERVIEWER: Ok."
+
+
+def test_speaker_with_a_bracketed_remark_is_one_speaker_when_it_recurs() -> None:
+    data = b"Maya (customer): hi\nJordan [moderator]: so\nMaya (customer): bye\nStore Manager: hm\n"
+    [doc] = parse_file("call.txt", data)
+    assert doc.speakers == ["Maya (customer)", "Jordan [moderator]", "Store Manager"]
+    assert _said(doc, 3) == "hm"
 
 
 def test_prose_with_colons_has_no_turns_when_no_speaker_recurs() -> None:
