@@ -210,7 +210,7 @@ _FULL_NAME = rf"{_NAME_WORD}(?:[ \u00a0](?:{_PARTICLE}[ \u00a0])*{_NAME_WORD}){{
 _NAME_CUES = (
     r"my name is|my name's|name is|named|called|I'm|I am|this is|speaking with|spoke to|"
     r"spoke with|spoken to|talked to|talking to|talked with|dealt with|ask for|asked for|"
-    r"thanks|thank you|cheers|hi|hello|dear|"
+    r"thanks|thank you|cheers|hi|hello|dear|met|meet|it was|was it|it's|it is|"
     r"mr\.?|mrs\.?|ms\.?|miss|mx\.?|dr\.?|prof\.?|sir|dame|"
     r"colleague|manager|wife|husband|partner|son|daughter|friend|brother|sister|mum|mom|dad|"
     r"mother|father|boss|neighbour|neighbor|advisor|adviser|agent|engineer|nurse|doctor|"
@@ -331,6 +331,23 @@ def _propagate_names(text: str, names: Sequence[Detection]) -> list[Detection]:
     return found
 
 
+def _merge_adjacent(text: str, names: Sequence[Detection]) -> list[Detection]:
+    """Join person spans separated by one space into one name ("Ana" + "Sofia" found apart
+    when a two-word first name is mentioned alone), keeping the pieces as alternatives."""
+    ordered = sorted(names)
+    merged = list(ordered)
+    for i, left in enumerate(ordered):
+        for right in ordered[i + 1 :]:
+            if right.start > left.end + 1:
+                break
+            if right.start == left.end + 1 and text[left.end] == " ":
+                span = text[left.start : right.end]
+                merged.append(
+                    Detection(left.start, right.end, PERSON, left.source, normalise_name(span))
+                )
+    return merged
+
+
 # --- combining -----------------------------------------------------------------------------
 
 # Known names and regex hits do not overlap each other in practice (known names stop at "@" and
@@ -409,7 +426,9 @@ def detect(
             names.extend(_ner_remainders(text, seed, blockers))
         else:
             names.append(seed)
-    names = [*names, *_propagate_names(text, names)]
+    # Seeds covered by a known name still tell where else that person is mentioned.
+    names = [*names, *_propagate_names(text, [*names, *seeds])]
+    names = _merge_adjacent(text, names)
     placed = sorted((d.start, d.end) for d in _pseudonym_spans(text, pseudonyms))
     return [
         d
