@@ -10,6 +10,7 @@ one per line, offsets on the words).
 
 import io
 import re
+from collections import Counter
 
 import webvtt
 from webvtt.errors import MalformedCaptionError, MalformedFileError
@@ -23,6 +24,7 @@ _PREFIX = re.compile(r"^(?P<label>[^\W\d_][^:\n]{0,48}?)\s*:\s+(?P<words>\S.*)$"
 _TAGS = re.compile(r"<[^>]*>")
 _CUE_TIME = r"(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})"
 _TIMING = re.compile(rf"^\s*{_CUE_TIME}\s*-->\s*{_CUE_TIME}(?:\s.*)?$")
+_ZOOM_NAME = re.compile(r"[\w'’.@()\-]+(?: [\w'’.@()\-]+){0,4}")
 _SPEAKER_MAX = 128  # SpeakerTurn.speaker's length
 
 
@@ -46,9 +48,11 @@ def _parse(filename: str, data: bytes, options: ParseOptions, fmt: str) -> list[
         captions = webvtt.from_buffer(io.StringIO(text), format=fmt).captions
     except (MalformedFileError, MalformedCaptionError) as error:
         raise ParseError(filename, f"not a valid {label} file: {error}") from None
+    texts = [_plain(caption.raw_text) for caption in captions]
+    prefixes = Counter(m.group("label").strip() for text in texts if (m := _PREFIX.match(text)))
     cues: list[tuple[str | None, str, int, int]] = []
-    for caption in captions:
-        speaker, words = _speaker_and_words(caption.voice, caption.raw_text)
+    for caption, text in zip(captions, texts, strict=True):
+        speaker, words = _speaker_and_words(caption.voice, text, prefixes)
         if words:
             start = caption.start_time.in_milliseconds()
             cues.append((speaker, words, start, caption.end_time.in_milliseconds()))
@@ -82,14 +86,25 @@ def _ms(parts: tuple[str | None, ...]) -> int | None:
     return total * 1000 + int((fraction or "0").ljust(3, "0"))
 
 
-def _speaker_and_words(voice: str | None, raw: str) -> tuple[str | None, str]:
-    words = " ".join(_TAGS.sub("", line).strip() for line in raw.split("\n"))
-    words = " ".join(words.split())
+def _plain(raw: str) -> str:
+    """Cue text without tags, its display line breaks read as spaces."""
+    return " ".join(_TAGS.sub("", raw).split())
+
+
+def _speaker_and_words(
+    voice: str | None, words: str, prefixes: Counter[str]
+) -> tuple[str | None, str]:
     if voice:
         return voice.strip()[:_SPEAKER_MAX], words
     match = _PREFIX.match(words)
-    if match and looks_like_speaker(match.group("label").strip()):
-        return match.group("label").strip(), match.group("words").strip()
+    if match is None:
+        return None, words
+    label = match.group("label").strip()
+    # Zoom prints display names as typed ("jsmith", "iPhone de Ana"): a label that prefixes
+    # several cues is a speaker even when it does not look like a name.
+    recurring = prefixes[label] >= 2 and _ZOOM_NAME.fullmatch(label) is not None
+    if looks_like_speaker(label) or recurring:
+        return label[:_SPEAKER_MAX], match.group("words").strip()
     return None, words
 
 

@@ -117,3 +117,21 @@ def test_bad_captions_are_refused_naming_file_and_line_when_malformed(
     assert caught.value.filename == name
     assert problem in caught.value.message
     assert caught.value.line == line
+
+
+def test_zoom_display_names_are_speakers_when_they_prefix_several_cues() -> None:
+    data = (
+        b"WEBVTT\n\n1\n00:01.000 --> 00:02.000\njsmith: hello <i>th</i>ere\n\n"
+        b"2\n00:02.000 --> 00:03.000\niPhone de Ana: hi\n\n"
+        b"3\n00:03.000 --> 00:04.000\njsmith: ok\n\n"
+        b"4\n00:04.000 --> 00:05.000\niPhone de Ana: Note: this\n"
+    )
+    [doc] = parse_file("zoom.vtt", data)
+    assert [turn.speaker for turn in doc.turns] == [
+        "jsmith",
+        "iPhone de Ana",
+        "jsmith",
+        "iPhone de Ana",
+    ]
+    assert _said(doc, 0) == "hello there"
+    assert _said(doc, 3) == "Note: this"
