@@ -21,12 +21,8 @@ from rest_framework.response import Response
 from observations import selectors, services
 from observations.importers.base import ParseOptions
 from observations.models import Document, FieldNote, ObservationSession, SpeakerTurn
-from observations.services.imports import (
-    IMPORT_KINDS,
-    ImportValidationError,
-    UploadedFileLike,
-    speaker_maps_from_json,
-)
+from observations.services.imports import IMPORT_KINDS, ImportValidationError, UploadedFileLike
+from observations.services.speakers import speaker_maps_from_json
 from research.api.base import (
     MemberField,
     ProjectRelatedField,
@@ -430,20 +426,31 @@ def search_hit_url(
     return request.build_absolute_uri(path) if request is not None else path
 
 
+class SearchResultSerializer(serializers.Serializer[Any]):
+    count = serializers.IntegerField()
+    truncated = serializers.BooleanField()
+    results = SearchHitSerializer(many=True)
+
+
 class SearchView(ProjectScopedViewSet):
     """Keyword-in-context search over the project's documents and field notes (`?q=`).
 
-    At most `SEARCH_LIMIT` hits; `truncated` says whether there were more.
+    At most 200 hits, in document-title order; `truncated` says whether there were more.
+    Words match their other forms ("charged" finds "charges"), "quoted phrases" match in order,
+    `-word` leaves out documents with that word and `or` between two terms takes either.
     """
 
     serializer_class = SearchHitSerializer
+    queryset = Document.objects.none()  # for the schema only; the search starts from the project
+    pagination_class = None
+    filter_backends: list[Any] = []
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, required=True, description='Words, "phrases"')],
+        responses=SearchResultSerializer,
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        result = selectors.document_search(
-            project=self.project, q=request.query_params.get("q", "")
-        )
+        q = request.query_params.get("q", "")
+        result = selectors.document_search(project=self.project, q=q)
         hits = self.get_serializer(result.hits, many=True).data
         return Response({"count": len(hits), "truncated": result.truncated, "results": hits})
