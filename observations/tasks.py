@@ -12,11 +12,11 @@ from research.models import Job
 
 @shared_task(name="observations.document_process")
 def document_process(job_id: str) -> None:
-    """Process the document named in the job's params, reporting into the job record."""
+    """Run the NLP ingest on the document named in the job's params, with progress in the job."""
 
     def work(job: Job) -> dict[str, Any]:
         document = Document.objects.get(pk=job.params["document"], project=job.project)
-        return services.document_process(document=document)
+        return services.document_process(document=document, job=job)
 
     job_run(job_id=job_id, work=work)
 
