@@ -1,9 +1,12 @@
 """Forms of the sessions area: they parse input shape; the rules stay in the services."""
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django import forms
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime, parse_time
 
 from observations.models import Channel, FieldNote, ObservationSession
 from research.models import Participant, Project, User
@@ -103,11 +106,10 @@ class NoteForm(forms.Form):
     participant = forms.ModelChoiceField(
         label="Who", queryset=Participant.objects.none(), required=False, empty_label="Nobody"
     )
-    observed_at = forms.DateTimeField(
+    observed_at = forms.CharField(
         label="Time",
-        # The browser sends ISO 8601 with an offset; a plain form sends its datetime-local value.
-        input_formats=DATETIME_INPUT_FORMATS,
-        widget=LocalDateTimeInput(attrs={"step": "1"}),
+        max_length=64,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
     )
     client_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
@@ -125,6 +127,20 @@ class NoteForm(forms.Form):
             *((p.pk, f"{p.pseudonym} (not listed as present)") for p in others),
         ]
         self.initial.setdefault("client_id", uuid.uuid4())
+
+    def clean_observed_at(self) -> datetime:
+        """The browser sends the exact moment as ISO 8601 with an offset; a plain form sends
+        the time field's "HH:MM", which means today in the server's time zone."""
+        value = self.cleaned_data["observed_at"].strip()
+        moment = parse_datetime(value)
+        if moment is None:
+            clock = parse_time(value)
+            if clock is None:
+                raise forms.ValidationError("Enter a time like 10:42.")
+            moment = datetime.combine(timezone.localdate(), clock)
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment)
+        return moment
 
 
 class JourneyStagesForm(forms.Form):

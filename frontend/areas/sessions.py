@@ -120,7 +120,7 @@ def _note_payload(note: FieldNote) -> dict[str, Any]:
         "observed_at": note.observed_at.isoformat(),
         "time": timezone.localtime(note.observed_at).strftime("%H:%M"),
         "kind": note.kind,
-        "kind_label": note.get_kind_display(),
+        "kind_label": KIND_LABELS.get(note.kind, note.get_kind_display()),
         "participant": note.participant.pseudonym if note.participant else "",
         "author": note.author.username if note.author else "",
         "text": note.text,
@@ -171,7 +171,7 @@ def session_capture(request: AuthedRequest, slug: str, session_pk: int) -> HttpR
 
 
 def _new_note_initial() -> dict[str, Any]:
-    return {"observed_at": timezone.localtime().replace(microsecond=0)}
+    return {"observed_at": timezone.localtime().strftime("%H:%M")}
 
 
 @login_required

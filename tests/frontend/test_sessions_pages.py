@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from observations.models import Document, FieldNote, ObservationSession
 from tests.factories import FieldNoteFactory, ParticipantFactory, SessionFactory
@@ -194,11 +195,14 @@ def test_capture_plain_form_redirects_back_when_saved_without_javascript(team, c
     session = SessionFactory.create(project=team.project)
     response = client_as(team.researcher).post(
         capture_url(session),
-        {"text": "Plain post.", "kind": "observation", "observed_at": "2026-03-07T10:42"},
+        {"text": "Plain post.", "kind": "observation", "observed_at": "10:42"},
     )
     assert response.status_code == 302
     assert response["Location"] == capture_url(session)
-    assert FieldNote.objects.get(session=session).text == "Plain post."
+    note = FieldNote.objects.get(session=session)
+    assert note.text == "Plain post."
+    local = timezone.localtime(note.observed_at)
+    assert (local.date(), local.hour, local.minute) == (timezone.localdate(), 10, 42)
 
 
 def test_journey_stages_are_renamed_reordered_and_removed_when_researcher_saves(team, client_as):

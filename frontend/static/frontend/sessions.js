@@ -70,10 +70,18 @@
 
   function pad(n) { return String(n).padStart(2, "0"); }
 
-  // A Date as the datetime-local field shows it, in the phone's own time zone.
+  // A Date as the time field shows it, in the phone's own time zone.
   function toLocalInput(date) {
-    return date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate()) +
-      "T" + pad(date.getHours()) + ":" + pad(date.getMinutes()) + ":" + pad(date.getSeconds());
+    return pad(date.getHours()) + ":" + pad(date.getMinutes());
+  }
+
+  // The time field's "HH:MM" on the day of the current stamp (today if none), to the second.
+  function fromLocalInput(value) {
+    var parts = value.split(":").map(Number);
+    if (parts.length < 2 || parts.some(isNaN)) return null;
+    var date = stamp ? new Date(stamp.getTime()) : new Date();
+    date.setHours(parts[0], parts[1], parts[2] || 0, 0);
+    return date;
   }
 
   function clock(iso) {
@@ -133,8 +141,7 @@
     saveDraft();
   });
   time.addEventListener("change", function () {
-    var edited = time.value ? new Date(time.value) : null;
-    stamp = edited && !isNaN(edited.getTime()) ? edited : null;
+    stamp = time.value ? fromLocalInput(time.value) : null;
     saveDraft();
   });
   form.addEventListener("change", function (event) {
@@ -168,6 +175,12 @@
     item.dataset.noteId = note.id;
     notesList.append(item);
     emptyNote.hidden = true;
+    showLatest();
+  }
+
+  // The newest note and the queue sit right above the form pinned to the bottom of the screen.
+  function showLatest() {
+    window.scrollTo({ top: document.documentElement.scrollHeight });
   }
 
   // --- the queue -------------------------------------------------------------------------
@@ -328,6 +341,7 @@
     setKind("observation");
     draftStatus.textContent = "";
     renderQueue();
+    showLatest();
     flush();
   });
 
@@ -341,5 +355,6 @@
 
   restoreDraft();
   renderQueue();
+  showLatest();
   flush();
 })();
