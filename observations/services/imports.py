@@ -7,8 +7,7 @@ document through `document_create` inside one transaction.
 """
 
 import dataclasses
-import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
@@ -20,13 +19,16 @@ from django.db import transaction
 from observations.importers.base import ParsedDocument, ParseError, ParseOptions
 from observations.models import Document
 from observations.services.documents import TurnInput, document_create
+from observations.services.speakers import (
+    UNMAPPED,
+    FileSpeakerMaps,
+    SpeakerMap,
+    SpeakerTarget,
+    default_speaker_map,
+)
 from research.models import Job, Participant, Project, User
 from research.services import participant_create, participant_update
 
-# Speaker labels that name the person asking the questions rather than the customer.
-INTERVIEWER_LABEL = re.compile(
-    r"^(interviewer|moderator|researcher|facilitator|host)\b[\s\d#.:-]*$", re.IGNORECASE
-)
 # Document kinds a file may be imported as (field notes belong to sessions).
 IMPORT_KINDS = (Document.Kind.TRANSCRIPT, Document.Kind.SURVEY, Document.Kind.OTHER)
 
@@ -39,33 +41,6 @@ class UploadedFileLike:
 
     name: str
     data: bytes
-
-
-@dataclass(frozen=True)
-class SpeakerTarget:
-    """Who a speaker is: a participant (existing, or found/created by pseudonym), an interviewer
-    (a project member), or nobody (all fields empty: the speaker stays unmapped)."""
-
-    participant: Participant | None = None
-    pseudonym: str | None = None
-    interviewer: User | None = None
-
-    @property
-    def label(self) -> str:
-        if self.participant is not None:
-            return f"participant {self.participant.pseudonym}"
-        if self.pseudonym:
-            return f"participant {self.pseudonym}"
-        if self.interviewer is not None:
-            return f"interviewer {self.interviewer.username}"
-        return "unmapped"
-
-
-UNMAPPED = SpeakerTarget()
-
-# Keyed by speaker name (every file), or by file name then speaker name (that file only).
-SpeakerMap = Mapping[str, SpeakerTarget]
-FileSpeakerMaps = Mapping[str, SpeakerMap]
 
 
 @dataclass
@@ -123,6 +98,21 @@ def _parse(file: UploadedFileLike, options: ParseOptions) -> list[ParsedDocument
     return parse_file(file.name, file.data, options)
 
 
+def survey_columns(file: UploadedFileLike) -> list[str]:
+    """The column names of a survey table as its parser reads the first row; [] for other
+    files, or when the table cannot be read (the preview reports why)."""
+    if not file.name.lower().endswith((".csv", ".xlsx")):
+        return []
+    try:
+        _parse(file, ParseOptions())
+    except ParseError as exc:
+        # With no text column chosen, the parser stops and names the columns it found.
+        marker = "columns: "
+        if marker in exc.message:
+            return exc.message.split(marker, 1)[1].split(", ")
+    return []
+
+
 def _parse_one(file: UploadedFileLike, options: ParseOptions) -> FilePreview:
     preview = FilePreview(name=file.name)
     limit = settings.VERBATIM_MAX_UPLOAD_BYTES
@@ -168,50 +158,6 @@ def _parse_all(
         message = "Two files have this name; rename one so each document is traceable."
         previews[names.index(name)].errors.append({"file": name, "message": message})
     return previews
-
-
-def _members(project: Project) -> list[User]:
-    return list(User.objects.filter(memberships__project=project).order_by("username"))
-
-
-def _member_names(user: User) -> set[str]:
-    names = {user.username, user.display_name, user.first_name, user.get_full_name()}
-    return {name.strip().casefold() for name in names if name and name.strip()}
-
-
-def default_speaker_map(
-    *,
-    project: Project,
-    user: User,
-    speakers: Iterable[str],
-    participant: Participant | None = None,
-    given: SpeakerMap | None = None,
-) -> dict[str, SpeakerTarget]:
-    """Each speaker's target: `given` first; then a member's username/display/first name -> that
-    member; Interviewer/Moderator/Researcher/Facilitator -> `user`; a participant's pseudonym ->
-    that participant; and if exactly one speaker is left and `participant` is given, them."""
-    given = given or {}
-    members = _members(project)
-    pseudonyms = {p.pseudonym.casefold(): p for p in project.participants.all()}
-    result: dict[str, SpeakerTarget] = {}
-    left = []
-    for speaker in speakers:
-        key = speaker.strip().casefold()
-        member = next((m for m in members if key in _member_names(m)), None)
-        if speaker in given:
-            result[speaker] = given[speaker]
-        elif member is not None:
-            result[speaker] = SpeakerTarget(interviewer=member)
-        elif INTERVIEWER_LABEL.match(speaker.strip()):
-            result[speaker] = SpeakerTarget(interviewer=user)
-        elif key in pseudonyms:
-            result[speaker] = SpeakerTarget(participant=pseudonyms[key])
-        else:
-            result[speaker] = UNMAPPED
-            left.append(speaker)
-    if participant is not None and len(left) == 1:
-        result[left[0]] = SpeakerTarget(participant=participant)
-    return result
 
 
 def _file_map(
@@ -390,8 +336,11 @@ def _create_one(
             owner = people.get(
                 respondent, customer_ref=parsed.customer_ref or "", attributes=parsed.attributes
             )
-        label = respondent or f"row {row}"
-        doc_title, doc_kind = f"{base_title} — {label}", Document.Kind.SURVEY
+        # Without a respondent, the parser's title ends with the row as a spreadsheet numbers it.
+        label = respondent or (
+            parsed.title.rsplit(" – ", 1)[-1] if " – " in parsed.title else f"row {row}"
+        )
+        doc_title, doc_kind = f"{base_title} — {label}", str(Document.Kind.SURVEY)
     else:
         speaking = {t.participant for t in targets.values() if t.participant is not None}
         owner = participant or (speaking.pop() if len(speaking) == 1 else None)
@@ -418,60 +367,3 @@ def _create_one(
         turns=turns,
         source_name=source_name[:255],
     )
-
-
-TARGET_KEYS = frozenset({"participant", "pseudonym", "interviewer"})
-
-
-def speaker_target(
-    *,
-    project: Project,
-    participant: object = None,
-    pseudonym: str | None = None,
-    interviewer: str | None = None,
-) -> SpeakerTarget:
-    """A target from what a person chose: a participant id of this project, a pseudonym (found
-    or created at import), or a member's username; none of them means unmapped."""
-    if participant not in (None, ""):
-        found = project.participants.filter(pk=_int(participant)).first()
-        if found is None:
-            raise ValidationError({"speakers": f"No participant {participant} in this project."})
-        return SpeakerTarget(participant=found)
-    if pseudonym and pseudonym.strip():
-        return SpeakerTarget(pseudonym=pseudonym.strip()[:64])
-    if interviewer:
-        member = User.objects.filter(memberships__project=project, username=interviewer).first()
-        if member is None:
-            raise ValidationError({"speakers": f"{interviewer} is not a member of this project."})
-        return SpeakerTarget(interviewer=member)
-    return UNMAPPED
-
-
-def _int(value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        return -1
-
-
-def speaker_maps_from_json(
-    *, project: Project, raw: object
-) -> tuple[dict[str, SpeakerTarget], dict[str, dict[str, SpeakerTarget]]]:
-    """Read the API's `speakers` object: `{speaker: target}` for every file, or
-    `{file name: {speaker: target}}` for one file; a target is `{"participant": id}`,
-    `{"pseudonym": "P09"}`, `{"interviewer": "username"}`, or `{}`/null for unmapped."""
-    if raw in (None, ""):
-        return {}, {}
-    if not isinstance(raw, dict):
-        raise ValidationError({"speakers": "Send a JSON object of speaker -> target."})
-    every: dict[str, SpeakerTarget] = {}
-    per_file: dict[str, dict[str, SpeakerTarget]] = {}
-    for key, value in raw.items():
-        if value is None or (isinstance(value, dict) and set(value) <= TARGET_KEYS):
-            every[str(key)] = speaker_target(project=project, **(value or {}))
-        elif isinstance(value, dict) and all(isinstance(v, dict | None) for v in value.values()):
-            per_file[str(key)] = speaker_maps_from_json(project=project, raw=value)[0]
-        else:
-            message = f"{key}: use participant, pseudonym or interviewer."
-            raise ValidationError({"speakers": message})
-    return every, per_file

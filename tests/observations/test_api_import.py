@@ -31,9 +31,11 @@ def test_two_files_import_as_documents_with_turns_when_uploaded_together(
     team, django_capture_on_commit_callbacks
 ):
     p07 = ParticipantFactory.create(project=team.project, pseudonym="P07")
-    body = {"file": [_upload("call-01.txt", CALL), _upload("call-02.txt", CALL)]}
-    body["speakers"] = json.dumps({"call-02.txt": {"Anna": {"pseudonym": "P08"}}})
-    body["participant"] = str(p07.pk)
+    body: dict[str, object] = {
+        "file": [_upload("call-01.txt", CALL), _upload("call-02.txt", CALL)],
+        "speakers": json.dumps({"call-02.txt": {"Anna": {"pseudonym": "P08"}}}),
+        "participant": str(p07.pk),
+    }
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for(team.researcher).post(_url(team), body, format="multipart")
     assert response.status_code == 201, response.json()
@@ -42,7 +44,8 @@ def test_two_files_import_as_documents_with_turns_when_uploaded_together(
         ("call-01", 4),
         ("call-02", 4),
     ]
-    assert len(data["jobs"]) == 2 and all(job["url"] for job in data["jobs"])
+    assert len(data["jobs"]) == 2
+    assert all(job["url"] for job in data["jobs"])
     ran = Job.objects.filter(pk__in=[job["id"] for job in data["jobs"]], status="succeeded")
     assert ran.count() == 2
     second = Document.objects.get(pk=data["documents"][1]["id"])

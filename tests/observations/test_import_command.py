@@ -1,4 +1,4 @@
-"""`manage.py import_documents`: a summary on success, CommandError and nothing created otherwise."""
+"""`manage.py import_documents`: a summary on success; else CommandError, nothing created."""
 
 from io import StringIO
 from pathlib import Path

@@ -8,11 +8,10 @@ from observations.models import Document, SpeakerTurn
 from observations.services import imports
 from observations.services.imports import (
     ImportValidationError,
-    SpeakerTarget,
     UploadedFileLike,
     documents_import,
-    speaker_maps_from_json,
 )
+from observations.services.speakers import SpeakerTarget, speaker_maps_from_json
 from research.models import Job, Participant
 from tests.conftest import Team
 from tests.factories import ParticipantFactory
@@ -104,7 +103,8 @@ def test_member_name_maps_to_that_member_when_speaker_matches_first_name(team):
     turns = list(result.documents[0].turns.order_by("index"))
     assert turns[0].interviewer == team.coder
     # Without a participant, the customer stays unmapped rather than guessed.
-    assert turns[1].participant is None and turns[1].interviewer is None
+    assert turns[1].participant is None
+    assert turns[1].interviewer is None
     assert result.speakers_unmapped == 1
 
 

@@ -62,6 +62,8 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "frontend:session-capture": {"GET": C.READ, "POST": C.CAPTURE},
     "frontend:journey-stages": {"GET": C.READ, "POST": C.CAPTURE},
     # --- imports area ---
+    "frontend:import": {"GET": C.IMPORT, "POST": C.IMPORT},
+    "frontend:import-review": {"GET": C.IMPORT, "POST": C.IMPORT},
     # --- documents, editing and search area ---
     "api:search": {},
     "frontend:document-list": {},
