@@ -11,6 +11,7 @@ is the non-empty paragraphs joined by one `\\n`.
 import io
 import zipfile
 from collections.abc import Iterator
+from typing import Any
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
@@ -94,7 +95,14 @@ def _docx_lines(data: bytes) -> Iterator[str]:
             for row in block.rows:
                 yield _row_line([cell.text for cell in row.cells])
         else:
-            yield block.text
+            yield _docx_text(block._p)
+
+
+def _docx_text(paragraph: Any) -> str:
+    """A paragraph's text as accepted: tracked insertions, hyperlinks and content controls
+    included (python-docx's `.text` skips all but hyperlinks), deletions and text boxes not."""
+    runs = paragraph.xpath(".//w:r[not(ancestor::w:del) and not(ancestor::w:txbxContent)]")
+    return "".join(run.text for run in runs)
 
 
 def _row_line(cells: list[str]) -> str:
@@ -108,18 +116,38 @@ def _row_line(cells: list[str]) -> str:
 
 
 def _odt_lines(data: bytes) -> Iterator[str]:
-    from odf import teletype  # imported here: only uploads of this type pay for it
-    from odf.element import Element
-    from odf.opendocument import load
+    from odf.opendocument import load  # imported here: only uploads of this type pay for it
 
-    text_ns = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
-    blocks = {(text_ns, "p"), (text_ns, "h")}
+    blocks = {(_TEXT_NS, "p"), (_TEXT_NS, "h")}
 
-    def walk(node: Element) -> Iterator[str]:
+    def walk(node: Any) -> Iterator[str]:
         for child in node.childNodes:
-            if getattr(child, "qname", None) in blocks:
-                yield teletype.extractText(child)
-            elif child.nodeType == child.ELEMENT_NODE:
+            qname = getattr(child, "qname", None)
+            if qname in blocks:
+                yield _odt_text(child)
+            elif child.nodeType == child.ELEMENT_NODE and qname not in _ODT_SKIP:
                 yield from walk(child)
 
     yield from walk(load(io.BytesIO(data)).text)
+
+
+_TEXT_NS = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_OFFICE_NS = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+# Not spoken words: comments, footnotes, and the deleted text that tracked changes keep.
+_ODT_SKIP = {(_OFFICE_NS, "annotation"), (_TEXT_NS, "note"), (_TEXT_NS, "tracked-changes")}
+_ODT_BREAKS = {(_TEXT_NS, "line-break"): "\n", (_TEXT_NS, "tab"): "\t"}
+
+
+def _odt_text(element: Any) -> str:
+    """A paragraph's text, as odfpy's teletype.extractText but without comments and notes."""
+    parts: list[str] = []
+    for child in element.childNodes:
+        if child.nodeType == child.TEXT_NODE:
+            parts.append(child.data)
+        elif child.qname in _ODT_BREAKS:
+            parts.append(_ODT_BREAKS[child.qname])
+        elif child.qname == (_TEXT_NS, "s"):
+            parts.append(" " * int(child.getAttribute("c") or 1))
+        elif child.qname not in _ODT_SKIP:
+            parts.append(_odt_text(child))
+    return "".join(parts)

@@ -141,3 +141,59 @@ def test_docx_over_the_limit_is_refused_when_too_long() -> None:
     with pytest.raises(ParseError) as caught:
         parse_file("onboarding.docx", _fixture("onboarding.docx"), ParseOptions(max_chars=500))
     assert "limit is 500" in caught.value.message
+
+
+def test_docx_reads_tracked_changes_as_accepted_when_a_transcript_was_corrected() -> None:
+    from docx.oxml import parse_xml
+    from docx.oxml.ns import nsdecls
+
+    document = docx.Document()
+    for _ in range(2):
+        document.add_paragraph("Interviewer: And then?")
+    paragraph = document.add_paragraph("Customer: The SIM came ")
+    paragraph._p.append(
+        parse_xml(
+            f'<w:del {nsdecls("w")} w:id="1" w:author="JR" w:date="2026-03-12T10:00:00Z">'
+            "<w:r><w:delText>Tuesday</w:delText></w:r></w:del>"
+        )
+    )
+    paragraph._p.append(
+        parse_xml(
+            f'<w:ins {nsdecls("w")} w:id="2" w:author="JR" w:date="2026-03-12T10:00:00Z">'
+            "<w:r><w:t>Thursday</w:t></w:r></w:ins>"
+        )
+    )
+    document.add_paragraph("Customer: Then nothing.")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    [doc] = parse_file("corrected.docx", buffer.getvalue())
+    assert _said(doc, 2) == "The SIM came Thursday"
+    assert "Tuesday" not in doc.text
+
+
+def test_odt_leaves_out_comments_and_footnotes_when_paragraphs_carry_them() -> None:
+    from odf.office import Annotation
+    from odf.opendocument import OpenDocumentText
+    from odf.text import Note, NoteBody, NoteCitation, P
+
+    document = OpenDocumentText()
+    for words in ("Interviewer: Hi.", "Customer: Hello.", "Interviewer: And the router?"):
+        document.text.addElement(P(text=words))
+    paragraph = P(text="Customer: It was red")
+    comment = Annotation()
+    comment.addElement(P(text="check the date"))
+    paragraph.addElement(comment)
+    note = Note(noteclass="footnote", id="n1")
+    note.addElement(NoteCitation(text="1"))
+    body = NoteBody()
+    body.addElement(P(text="Red means no line yet."))
+    note.addElement(body)
+    paragraph.addElement(note)
+    paragraph.addText(" all weekend.")
+    document.text.addElement(paragraph)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    [doc] = parse_file("annotated.odt", buffer.getvalue())
+    assert _said(doc, 3) == "It was red all weekend."
+    assert "check the date" not in doc.text
+    assert "no line yet" not in doc.text
