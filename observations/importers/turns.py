@@ -28,6 +28,7 @@ turn would claim to know who spoke.
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from observations.importers.base import ParsedTurn, ParseError
 
@@ -74,6 +75,7 @@ class RawTurn:
     ended_at_ms: int | None = None
 
 
+@lru_cache(maxsize=4096)  # a transcript repeats a handful of labels thousands of times
 def looks_like_speaker(label: str) -> bool:
     """True when `label` has the shape of a speaker name or role (not whether it recurs).
 
