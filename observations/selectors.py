@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 
 from observations import search
-from observations.models import Document, FieldNote, ObservationSession, Sentence, SpeakerTurn
+from observations.models import Document, FieldNote, ObservationSession, SpeakerTurn
 from research.models import Project
 from research.permissions import access_object
 
@@ -79,17 +79,30 @@ class SearchResult:
     truncated: bool  # more hits exist than `limit`
 
 
-def _search_candidates(project: Project, raw: str, query: search.Query) -> QuerySet[Document]:
+def _has_lexemes(raw: str) -> bool:
+    """Whether PostgreSQL's english configuration keeps any word of `raw` (stop words such as
+    "not" or "how" alone make an empty full-text query, which would match nothing)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT numnode(websearch_to_tsquery('english', %s))", [raw])
+        row = cursor.fetchone()
+    return bool(row and row[0])
+
+
+def _search_candidates(
+    project: Project, raw: str, query: search.Query
+) -> tuple[QuerySet[Document], bool]:
+    """The project's documents that may match, and whether `search.matches` must still decide."""
     documents = project.documents.only(
         "id", "project", "session", "title", "kind", "text"
     ).order_by("title", "id")
-    if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql" and _has_lexemes(raw):
         # Same expression as the GIN index of migration 0004, so the index serves this filter.
-        return documents.alias(search=SearchVector("text", config="english")).filter(
+        matching = documents.alias(search=SearchVector("text", config="english")).filter(
             search=SearchQuery(raw, search_type="websearch", config="english")
         )
-    # SQLite: a prefilter by stems; `search.matches` decides. SQLite's LIKE folds ASCII case only,
-    # so clauses with non-ASCII words are left to Python.
+        return matching, False
+    # SQLite, or a query of stop words only: a prefilter by stems, then `search.matches` decides.
+    # SQLite's LIKE folds ASCII case only, so clauses with non-ASCII words are left to Python.
     for clause in query.clauses:
         wanted = [term for term in clause if not term.negated]
         if not wanted or any(not term_word.isascii() for t in wanted for term_word in t.words):
@@ -101,7 +114,7 @@ def _search_candidates(project: Project, raw: str, query: search.Query) -> Query
                 both &= Q(text__icontains=word_stem)
             either |= both
         documents = documents.filter(either)
-    return documents
+    return documents, True
 
 
 Container = tuple[str, int, int]  # speaker label, start, end of the turn or note holding a hit
@@ -147,7 +160,7 @@ def turn_speaker(turn: SpeakerTurn) -> str:
 
 def document_search(*, project: Project, q: str, limit: int = SEARCH_LIMIT) -> SearchResult:
     """Keyword-in-context hits of `q` in the project's documents (field notes included), in
-    document-title order, at most `limit`. Three queries whatever the number of hits.
+    document-title order, at most `limit`. At most four queries, whatever the number of hits.
 
     Raises `ValidationError` on "q" when the query has no word to look for.
     """
@@ -158,8 +171,9 @@ def document_search(*, project: Project, q: str, limit: int = SEARCH_LIMIT) -> S
         )
     found: list[tuple[Document, int, int]] = []
     truncated = False
-    for document in _search_candidates(project, q, query):
-        if connection.vendor != "postgresql" and not search.matches(document.text, query):
+    candidates, must_check = _search_candidates(project, q, query)
+    for document in candidates:
+        if must_check and not search.matches(document.text, query):
             continue
         for start, end in search.find_hits(document.text, query.positive_terms):
             if len(found) == limit:
@@ -216,12 +230,3 @@ def document_reader(*, project: Project, pk: object) -> Reader:
             .order_by("document_start", "id")
         )
     return Reader(document=document, turns=turns, notes=notes)
-
-
-def sentence_list(*, document: Document) -> QuerySet[Sentence]:
-    """The document's sentences in text order, as the last NLP ingest stored them.
-
-    They belong to `document.nlp_version`; when that is behind `document.text_version`, the
-    offsets refer to an older text and a new ingest is on its way.
-    """
-    return document.sentences.order_by("index")

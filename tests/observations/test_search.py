@@ -246,3 +246,20 @@ def test_search_names_the_note_participant_when_hit_is_in_a_field_note(team: Tea
     hit = client_for(team.manager).get(url(), {"q": "roaming"}).json()["results"][0]
     assert hit["context_before"] == "Asks whether "
     assert hit["speaker"] == "P11"
+
+
+@pytest.mark.django_db
+def test_search_finds_stop_words_when_query_has_nothing_else(team: Team):
+    DocumentFactory.create(project=team.project, title="Neg", text="It was not what I expected.")
+    DocumentFactory.create(project=team.project, title="Pos", text="It was what I expected.")
+    body = client_for(team.manager).get(url(), {"q": "not"}).json()
+    assert [(hit["document_title"], hit["match"]) for hit in body["results"]] == [("Neg", "not")]
+
+
+@pytest.mark.django_db
+def test_search_takes_either_word_when_query_joins_them_with_or(team: Team):
+    DocumentFactory.create(project=team.project, title="A", text="They gave me a refund.")
+    DocumentFactory.create(project=team.project, title="B", text="A credit on the next bill.")
+    DocumentFactory.create(project=team.project, title="C", text="Nothing at all.")
+    body = client_for(team.manager).get(url(), {"q": "refund or credit"}).json()
+    assert [hit["match"] for hit in body["results"]] == ["refund", "credit"]
