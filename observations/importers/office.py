@@ -25,6 +25,7 @@ from observations.text import normalise_text
 # An archive may expand to 50x its size, and always to 100 MB; beyond both it is refused.
 MAX_EXPANSION = 50
 EXPANSION_ALLOWANCE = 100 * 1024 * 1024
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .doc / .xls before 2007
 
 
 def open_archive(filename: str, data: bytes, kind: str, main_part: str) -> zipfile.ZipFile:
@@ -33,6 +34,9 @@ def open_archive(filename: str, data: bytes, kind: str, main_part: str) -> zipfi
     `kind` names the format in messages (".docx"). Raises ParseError for anything else.
     """
     damaged = f"not a valid {kind} file (the archive is damaged or incomplete)"
+    if data.startswith(_OLE_MAGIC):
+        message = f"not a valid {kind} file: it is an old-style Office file; save it as {kind}"
+        raise ParseError(filename, message)
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()

@@ -101,6 +101,7 @@ def test_docx_transcript_table_rows_become_turns_when_speaker_and_words_columns(
         ("other.docx", _zip({"readme.txt": b"hello"}), "word/document.xml is missing"),
         ("other.odt", _zip({"mimetype": b"x"}), "content.xml is missing"),
         ("broken.docx", _zip({"word/document.xml": b"<w:document"}), "cannot be read"),
+        ("old.docx", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 600, "save it as .docx"),
     ],
 )
 def test_corrupt_office_file_is_refused_naming_the_file_when_uploaded(
