@@ -2,9 +2,18 @@
 
 `parse_file` is the one entry point: it picks the parser by extension (case-insensitive) and
 raises `ParseError` (naming the file, and the line or row when known) for every bad input —
-empty, unsupported type, binary, corrupt archive, over `options.max_chars`. Text is normalised
-(NFC, `\\n`, no BOM) before any offset is computed. How turns are rendered into the text (each
-turn `Name: words`, turn offsets covering the words only) is described in turns.py.
+empty, unsupported type, binary, damaged or unsafe archive, over `options.max_chars`. Text is
+decoded (decode.py) and normalised (NFC, `\n`, no BOM) before any offset is computed.
+
+How a transcript is written into `ParsedDocument.text` (turns.py, captions.py):
+- each turn is one line `Name: words` (a turn's own line breaks kept), turns joined by `\n`,
+  after any preamble (a title paragraph, a "Date: ..." line) that belongs to no turn;
+- `text[turn.start:turn.end]` is exactly the spoken words, never the label or a timestamp, so
+  excerpts and "customer words only" analyses use what was said;
+- timestamps are milliseconds; where a format gives only starts (Otter, `[mm:ss]`), a turn ends
+  when the next one starts;
+- text with no recognisable speakers is kept as it was, with no turns at all.
+Surveys (tables.py) give one `kind="survey"` document per answered row, without turns.
 """
 
 from collections.abc import Callable
