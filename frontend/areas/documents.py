@@ -198,7 +198,9 @@ def search_page(request: AuthedRequest, slug: str) -> HttpResponse:
     status = 200
     if q:
         try:
-            context["result"] = document_search(project=access.project, q=q)
+            result = document_search(project=access.project, q=q)
+            context["result"] = result
+            context["document_count"] = len({hit.document_id for hit in result.hits})
         except ValidationError as exc:
             context["error"] = " ".join(exc.messages)
             status = 400
