@@ -4,6 +4,8 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from observations.importers import SUPPORTED_EXTENSIONS, ParseError, ParseOptions, parse_file
 
@@ -196,3 +198,30 @@ def test_extension_is_matched_case_insensitively_when_uppercase() -> None:
     [doc] = parse_file("NOTES.TXT", b"Just a note.")
     assert doc.text == "Just a note."
     assert doc.turns == []
+
+
+_WORDS = st.text(alphabet=st.sampled_from("abc xyz.,:'é10\t"), min_size=1, max_size=30).filter(
+    lambda words: words.strip()
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["Interviewer", "P07", "Maya Patel", "Note", ""]), _WORDS),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_turns_are_ordered_and_hold_exactly_the_words_when_lines_are_arbitrary(lines) -> None:
+    data = "\n".join(f"{who}: {words}" if who else words for who, words in lines).encode()
+    [doc] = parse_file("random.txt", data)
+    previous_end = 0
+    for turn in doc.turns:
+        assert previous_end <= turn.start < turn.end <= len(doc.text)
+        said = doc.text[turn.start : turn.end]
+        assert said == said.strip()
+        assert doc.text[: turn.start].endswith(f"{turn.speaker}: ")
+        previous_end = turn.end
+    spoken = [words.strip() for who, words in lines if who in {"Interviewer", "P07"}]
+    assert all(words in doc.text for words in spoken)
