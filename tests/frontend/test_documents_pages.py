@@ -211,3 +211,20 @@ def test_search_page_says_nothing_found_when_no_document_matches(team: Team):
     url = reverse("frontend:search", kwargs={"slug": team.project.slug})
     html = client_for(team.manager).get(url, {"q": "zebra"}).content.decode()
     assert "Nothing found for “zebra”" in html
+
+
+def test_document_list_query_count_is_constant_when_documents_grow(team: Team):
+    url = reverse("frontend:document-list", kwargs={"slug": team.project.slug})
+    client = client_for(team.manager)
+
+    def queries_for(documents: int) -> int:
+        for _ in range(documents):
+            participant = ParticipantFactory.create(project=team.project)
+            document = DocumentFactory.create(project=team.project, participant=participant)
+            SpeakerTurnFactory.create(document=document, index=0)
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200
+        return len(queries)
+
+    assert queries_for(1) == queries_for(12)
