@@ -111,3 +111,35 @@ def test_json_create_still_answers_document_and_job_when_body_is_json(team):
     assert response.status_code == 201
     assert response.json()["title"] == "Typed"
     assert "job" in response.json()
+
+
+def test_survey_csv_becomes_one_document_per_answer_when_columns_are_chosen(team):
+    csv = (
+        "respondent,customer,plan,What almost stopped you?\n"
+        "R1,CUST-1,prepaid,The activation fee was never mentioned\n"
+        "R2,CUST-2,contract,\n"
+        "R3,CUST-3,contract,Porting my number took a week\n"
+    )
+    body = {
+        "file": [_upload("wave1.csv", csv)],
+        "text_columns": "What almost stopped you?",
+        "respondent_column": "respondent",
+        "customer_ref_column": "customer",
+    }
+    response = client_for(team.researcher).post(_url(team), body, format="multipart")
+    assert response.status_code == 201, response.json()
+    titles = [d["title"] for d in response.json()["documents"]]
+    assert titles == ["wave1 — R1", "wave1 — R3"]  # R2 left the question blank
+    r3 = Participant.objects.get(project=team.project, pseudonym="R3")
+    assert r3.customer_ref == "CUST-3"
+    assert r3.attributes == {"plan": "contract"}
+    assert Document.objects.get(participant=r3).kind == "survey"
+
+
+def test_survey_without_answer_column_gets_400_listing_columns_when_none_chosen(team):
+    body = {"file": [_upload("wave1.csv", "respondent,answer\nR1,Fine\n")]}
+    response = client_for(team.researcher).post(_url(team), body, format="multipart")
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["file"] == "wave1.csv"
+    assert "respondent, answer" in error["message"]
