@@ -14,6 +14,7 @@ from django.db.models import (
     BooleanField,
     Case,
     CharField,
+    Count,
     ExpressionWrapper,
     F,
     Q,
@@ -113,3 +114,29 @@ def pii_apply_preview(*, project: Project) -> ApplyPreview:
         per_kind[kind] += 1
         documents.add(document_id)
     return ApplyPreview(per_kind=dict(per_kind), documents=len(documents), stale=stale)
+
+
+def pii_status_counts(*, project: Project) -> dict[str, int]:
+    """How many candidates of the current texts are pending, accepted and rejected, and how
+    many values were replaced so far (`applied`)."""
+    counts = dict.fromkeys(PiiCandidate.Status.values, 0)
+    rows = (
+        PiiCandidate.objects.filter(document__project=project)
+        .filter(_CURRENT | Q(status=PiiCandidate.Status.APPLIED))
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    for status, n in rows:
+        counts[status] = n
+    return counts
+
+
+def pii_pending_by_kind(*, project: Project) -> dict[str, int]:
+    """Pending candidates of the current texts per kind (for the "accept all" shortcuts)."""
+    rows = (
+        PiiCandidate.objects.filter(document__project=project, status=PiiCandidate.Status.PENDING)
+        .filter(text_version=F("document__text_version"))
+        .values_list("kind")
+        .annotate(n=Count("id"))
+    )
+    return dict(rows)

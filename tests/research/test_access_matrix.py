@@ -70,8 +70,6 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "frontend:document-detail": {},
     "frontend:search": {},
     # --- PII area ---
-}
-METHODS = ("GET", "POST", "PATCH", "DELETE")
     # Owner-only, reads included: candidates show detected values, the key table real ones.
     "api:pii-candidate-list": {"GET": C.MANAGE_PROJECT},
     "api:pii-candidate-detail": {"GET": C.MANAGE_PROJECT, "PATCH": C.MANAGE_PROJECT},
@@ -83,6 +81,13 @@ METHODS = ("GET", "POST", "PATCH", "DELETE")
     },
     "api:pii-key-list": {"GET": C.MANAGE_PROJECT},
     "api:pii-apply": {"POST": C.MANAGE_PROJECT},
+    "frontend:pii-review": {"GET": C.MANAGE_PROJECT, "POST": C.MANAGE_PROJECT},
+    "frontend:pii-apply": {"GET": C.MANAGE_PROJECT, "POST": C.MANAGE_PROJECT},
+    "frontend:pii-accept-kind": {"POST": C.MANAGE_PROJECT},
+    "frontend:pii-candidate": {"POST": C.MANAGE_PROJECT},
+    "frontend:pii-known-name": {"POST": C.MANAGE_PROJECT},
+}
+METHODS = ("GET", "POST", "PATCH", "DELETE")
 USERS = (*(role.value for role in Role), "outsider")
 
 
@@ -106,12 +111,14 @@ def build_kwargs(
         "excerpt": ExcerptFactory.create(document=document, coder=team.researcher),
         "memo": MemoFactory.create(project=project, author=team.researcher),
         "job": Job.objects.create(project=project, kind="test"),
-    }
-    values: dict[str, object] = {}
         "pii-candidate": PiiCandidate.objects.create(
             document=document, text_version=1, kind="email", start=0, end=5, source="regex"
         ),
         "pii-known-name": PiiKnownName.objects.create(project=project, name="Zoë Müller"),
+    }
+    objects["candidate"] = objects["pii-candidate"]  # page routes say `candidate_id`
+    objects["known_name"] = objects["pii-known-name"]
+    values: dict[str, object] = {}
     for name in kwargs:
         if name == "slug":
             values[name] = team.project.slug
