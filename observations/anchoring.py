@@ -7,6 +7,7 @@ mapped through it. See observations/ANCHORING.md for the semantics and why hooks
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,24 +62,23 @@ class OffsetMap:
 
     @classmethod
     def from_texts(cls, old: str, new: str) -> OffsetMap:
-        """Diff `old` against `new`: common prefix and suffix first (an edit is usually one
-        place, and this makes a single edit exact and fast), difflib on the middle."""
+        """Diff `old` against `new`.
+
+        Common prefix and suffix first (an edit is usually in one place: this makes a single edit
+        exact and cheap), then the middle line by line, changed lines word by word, changed words
+        character by character (difflib at each level), so the cost follows the size of what
+        changed, not of the document.
+        """
         prefix = _common_length(old, new, from_end=False)
         suffix_full = _common_length(old, new, from_end=True)
         # The suffix used for the alignment must not overlap the prefix in either text.
         suffix = min(suffix_full, len(old) - prefix, len(new) - prefix)
-        blocks: list[Block] = []
-        if prefix:
-            blocks.append(Block(True, 0, prefix, 0, prefix))
-        old_mid, new_mid = old[prefix : len(old) - suffix], new[prefix : len(new) - suffix]
-        if old_mid or new_mid:
-            matcher = SequenceMatcher(None, old_mid, new_mid, autojunk=False)
-            for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-                blocks.append(
-                    Block(tag == "equal", i1 + prefix, i2 + prefix, j1 + prefix, j2 + prefix)
-                )
-        if suffix:
-            blocks.append(Block(True, len(old) - suffix, len(old), len(new) - suffix, len(new)))
+        raw: list[Block] = [Block(True, 0, prefix, 0, prefix)]
+        _align(
+            old[prefix : len(old) - suffix], new[prefix : len(new) - suffix], prefix, prefix, 0, raw
+        )
+        raw.append(Block(True, len(old) - suffix, len(old), len(new) - suffix, len(new)))
+        blocks = _merged(raw)
         return cls(
             old_length=len(old),
             new_length=len(new),
@@ -141,6 +141,81 @@ class OffsetMap:
             new_end = min(new_start + 1, self.new_length)
             new_start = max(0, new_end - 1)
         return MappedSpan(new_start, new_end, False)
+
+
+_WORDS = re.compile(r"\w+|\s+|[^\w\s]")
+# Character-level difflib on a changed stretch only below this size (old + new characters): its
+# cost grows with the square of the stretch; above it the stretch is one replacement (its
+# excerpts are flagged, never silently moved).
+CHARACTER_DIFF_LIMIT = 5_000
+_LINES, _WORDS_LEVEL, _CHARACTERS = 0, 1, 2
+
+
+def _tokens(text: str, level: int) -> list[str]:
+    if level == _LINES:
+        return text.splitlines(keepends=True)
+    return _WORDS.findall(text)
+
+
+def _align(old: str, new: str, i0: int, j0: int, level: int, out: list[Block]) -> None:
+    """Append blocks aligning `old` (at `i0` in the old text) with `new` (at `j0`)."""
+    if not old or not new:
+        if old or new:
+            out.append(Block(False, i0, i0 + len(old), j0, j0 + len(new)))
+        return
+    if level == _CHARACTERS:
+        if len(old) + len(new) > CHARACTER_DIFF_LIMIT:
+            out.append(Block(False, i0, i0 + len(old), j0, j0 + len(new)))
+            return
+        matcher = SequenceMatcher(None, old, new, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            out.append(Block(tag == "equal", i0 + i1, i0 + i2, j0 + j1, j0 + j2))
+        return
+    old_tokens, new_tokens = _tokens(old, level), _tokens(new, level)
+    if len(old_tokens) == 1 and len(new_tokens) == 1:
+        _align(old, new, i0, j0, level + 1, out)
+        return
+    # Lines are nearly unique, so difflib is fast on them; words repeat ("the"), so popular words
+    # are left out of match seeds there (autojunk) to keep long changed paragraphs cheap.
+    matcher = SequenceMatcher(None, old_tokens, new_tokens, autojunk=level != _LINES)
+    old_at = [0]
+    for token in old_tokens:
+        old_at.append(old_at[-1] + len(token))
+    new_at = [0]
+    for token in new_tokens:
+        new_at.append(new_at[-1] + len(token))
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        a1, a2, b1, b2 = old_at[i1], old_at[i2], new_at[j1], new_at[j2]
+        if tag == "equal":
+            out.append(Block(True, i0 + a1, i0 + a2, j0 + b1, j0 + b2))
+        elif level == _LINES and tag == "replace" and i2 - i1 == j2 - j1:
+            # As many lines before as after: line k became line k (a paragraph edited in place).
+            for k in range(i2 - i1):
+                _align(
+                    old_tokens[i1 + k],
+                    new_tokens[j1 + k],
+                    i0 + old_at[i1 + k],
+                    j0 + new_at[j1 + k],
+                    level + 1,
+                    out,
+                )
+        else:
+            _align(old[a1:a2], new[b1:b2], i0 + a1, j0 + b1, level + 1, out)
+
+
+def _merged(blocks: list[Block]) -> list[Block]:
+    """Drop empty blocks and join neighbours of the same kind, so an unchanged stretch is one
+    block however many levels produced it (`exact` relies on that)."""
+    merged: list[Block] = []
+    for block in blocks:
+        if block.i1 == block.i2 and block.j1 == block.j2:
+            continue
+        if merged and merged[-1].equal == block.equal:
+            last = merged[-1]
+            merged[-1] = Block(block.equal, last.i1, block.i2, last.j1, block.j2)
+        else:
+            merged.append(block)
+    return merged
 
 
 def _common_length(old: str, new: str, *, from_end: bool) -> int:

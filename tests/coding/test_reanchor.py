@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from coding.models import Excerpt
-from observations.models import Document, FieldNote, PiiCandidate, Sentence, SpeakerTurn
+from observations.models import Document, PiiCandidate, Sentence, SpeakerTurn
 from observations.services import document_set_text
 from tests.conftest import client_for
 from tests.factories import (
@@ -134,9 +134,7 @@ def test_field_note_ranges_follow_their_words_when_notes_document_is_edited(team
     note_a = FieldNoteFactory.create(
         session=session, document_start=first, document_end=first + len("Waits at the counter.")
     )
-    note_b = FieldNoteFactory.create(
-        session=session, document_start=second, document_end=len(text)
-    )
+    note_b = FieldNoteFactory.create(session=session, document_start=second, document_end=len(text))
     new = text.replace("Waits at the counter.", "Waits a long time at the counter.")
     document_set_text(document=document, text=new)
     note_a.refresh_from_db()
