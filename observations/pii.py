@@ -13,6 +13,7 @@ form) or card, lower-case e-mail.
 
 import re
 import unicodedata
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -389,13 +390,20 @@ def _ner_remainders(text: str, ner: Detection, blockers: Sequence[Detection]) ->
     return found
 
 
-def _pseudonym_spans(text: str, pseudonyms: Sequence[str]) -> list[Detection]:
-    """Where pseudonyms already stand: nothing is proposed there ("[Person 1]" is no name)."""
-    found = []
-    for pseudonym in {p for p in pseudonyms if p}:
-        for m in re.finditer(re.escape(pseudonym), text):
-            found.append(Detection(m.start(), m.end(), "", "", ""))
-    return found
+def _pseudonym_spans(text: str, pseudonyms: Sequence[str]) -> list[tuple[int, int]]:
+    """Where pseudonyms already stand, sorted and non-overlapping: nothing is proposed there
+    ("[Person 1]" is no name). One scan of the text, longest pseudonym first."""
+    ordered = sorted({p for p in pseudonyms if p}, key=len, reverse=True)
+    if not ordered:
+        return []
+    pattern = re.compile("|".join(re.escape(p) for p in ordered))
+    return [m.span() for m in pattern.finditer(text)]
+
+
+def _outside(spans: list[tuple[int, int]], d: Detection) -> bool:
+    """True if `d` overlaps none of the sorted, non-overlapping `spans`."""
+    index = bisect_left(spans, (d.end, d.end))
+    return index == 0 or spans[index - 1][1] <= d.start
 
 
 def detect(
@@ -429,9 +437,5 @@ def detect(
     # Seeds covered by a known name still tell where else that person is mentioned.
     names = [*names, *_propagate_names(text, [*names, *seeds])]
     names = _merge_adjacent(text, names)
-    placed = sorted((d.start, d.end) for d in _pseudonym_spans(text, pseudonyms))
-    return [
-        d
-        for d in resolve_overlaps([*known, *regex_hits, *names])
-        if not any(s < d.end and d.start < e for s, e in placed)
-    ]
+    placed = _pseudonym_spans(text, pseudonyms)
+    return [d for d in resolve_overlaps([*known, *regex_hits, *names]) if _outside(placed, d)]

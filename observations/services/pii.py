@@ -7,13 +7,13 @@ observations/PII.md.
 """
 
 import re
-from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 
 from observations import pii
 from observations.anchoring import OffsetMap
@@ -55,9 +55,8 @@ def _pseudonyms(project: Project) -> list[str]:
 
 
 def _overlaps(intervals: list[tuple[int, int]], start: int, end: int) -> bool:
-    """True if `[start, end)` overlaps one of the sorted, non-overlapping `intervals`."""
-    index = bisect_left(intervals, (start, start))
-    return any(s < end and start < e for s, e in intervals[max(0, index - 1) : index + 1])
+    """True if `[start, end)` overlaps one of `intervals` (a document's few decided spans)."""
+    return any(s < end and start < e for s, e in intervals)
 
 
 @transaction.atomic
@@ -141,13 +140,14 @@ def pii_decide_kind(*, project: Project, kind: str, status: str, user: User) -> 
         raise ValidationError({"kind": "Unknown kind."})
     if status not in (PiiCandidate.Status.ACCEPTED, PiiCandidate.Status.REJECTED):
         raise ValidationError({"status": "Choose accepted or rejected."})
-    ids = [
-        c.pk
-        for c in PiiCandidate.objects.filter(
-            document__project=project, kind=kind, status=PiiCandidate.Status.PENDING
-        ).select_related("document")
-        if c.text_version == c.document.text_version
-    ]
+    ids = list(
+        PiiCandidate.objects.filter(
+            document__project=project,
+            kind=kind,
+            status=PiiCandidate.Status.PENDING,
+            text_version=F("document__text_version"),
+        ).values_list("pk", flat=True)
+    )
     return PiiCandidate.objects.filter(pk__in=ids).update(status=status, decided_by=user)
 
 
