@@ -64,7 +64,7 @@ def document_set_text(*, document: Document, text: str, user: User | None = None
 
     turns_removed = _remap_turns(document, offset_map)
     if document.kind == Document.Kind.FIELD_NOTES and document.session_id is not None:
-        _remap_notes(document, offset_map)
+        _remap_notes(document, stored.text, offset_map)
     Sentence.objects.filter(document=document).delete()
     PiiCandidate.objects.filter(document=document, status=PiiCandidate.Status.PENDING).delete()
 
@@ -100,7 +100,7 @@ def _remap_turns(document: Document, offset_map: OffsetMap) -> int:
     return len(gone)
 
 
-def _remap_notes(document: Document, offset_map: OffsetMap) -> None:
+def _remap_notes(document: Document, old_text: str, offset_map: OffsetMap) -> None:
     notes = list(
         FieldNote.objects.filter(session_id=document.session_id, document_start__isnull=False)
     )
@@ -108,9 +108,15 @@ def _remap_notes(document: Document, offset_map: OffsetMap) -> None:
         if note.document_start is None or note.document_end is None:
             continue
         start, end = offset_map.contain(note.document_start, note.document_end)
-        # A note whose words were all deleted no longer stands anywhere in the document.
-        if start < end or note.document_start == note.document_end:
+        if start < end:
+            # A note in step with the document keeps showing the words that are coded there. One
+            # that is not (note_update saves the note's new text first) is left to its caller.
+            if note.text == old_text[note.document_start : note.document_end]:
+                note.text = document.text[start:end]
             note.document_start, note.document_end = start, end
+        elif note.document_start == note.document_end:
+            note.document_start = note.document_end = start
         else:
+            # A note whose words were all deleted no longer stands anywhere in the document.
             note.document_start = note.document_end = None
-    FieldNote.objects.bulk_update(notes, ["document_start", "document_end"])
+    FieldNote.objects.bulk_update(notes, ["document_start", "document_end", "text"])

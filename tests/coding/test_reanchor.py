@@ -132,15 +132,35 @@ def test_field_note_ranges_follow_their_words_when_notes_document_is_edited(team
     first = text.index("Waits")
     second = text.index("Where")
     note_a = FieldNoteFactory.create(
-        session=session, document_start=first, document_end=first + len("Waits at the counter.")
+        session=session,
+        text="Waits at the counter.",
+        document_start=first,
+        document_end=first + len("Waits at the counter."),
     )
-    note_b = FieldNoteFactory.create(session=session, document_start=second, document_end=len(text))
+    note_b = FieldNoteFactory.create(
+        session=session, text="Where is the slot?", document_start=second, document_end=len(text)
+    )
     new = text.replace("Waits at the counter.", "Waits a long time at the counter.")
     document_set_text(document=document, text=new)
     note_a.refresh_from_db()
     note_b.refresh_from_db()
     assert new[note_a.document_start : note_a.document_end] == "Waits a long time at the counter."
     assert new[note_b.document_start : note_b.document_end] == "Where is the slot?"
+    assert note_a.text == "Waits a long time at the counter."
+
+
+def test_field_note_range_is_cleared_when_its_words_are_deleted(team):
+    session = SessionFactory.create(project=team.project)
+    text = "10:05 · Observation: Waits.\n\n10:07 · Quote: Where is the slot?"
+    document = DocumentFactory.create(
+        project=team.project, session=session, kind=Document.Kind.FIELD_NOTES, text=text
+    )
+    start = text.index("Where")
+    note = FieldNoteFactory.create(session=session, document_start=start, document_end=len(text))
+    document_set_text(document=document, text=text[: text.index("\n\n")])
+    note.refresh_from_db()
+    assert (note.document_start, note.document_end) == (None, None)
+    assert note.text == "Customer waits at the counter holding the SIM pack."
 
 
 def test_sentences_and_pending_pii_are_cleared_when_text_changes(team):
