@@ -175,9 +175,10 @@ def documents_preview(
     participant: Participant | None = None,
     speaker_map: SpeakerMap | None = None,
     file_speaker_maps: FileSpeakerMaps | None = None,
+    progress: Progress | None = None,
 ) -> list[FilePreview]:
     """Parse the files and propose each speaker's mapping, writing nothing."""
-    previews = _parse_all(files, options, None)
+    previews = _parse_all(files, options, progress)
     for preview in previews:
         speakers = dict.fromkeys(s for doc in preview.documents for s in doc.speakers)
         preview.speakers = default_speaker_map(
@@ -222,6 +223,7 @@ def documents_import(
         participant=participant,
         speaker_map=speaker_map,
         file_speaker_maps=file_speaker_maps,
+        progress=progress,
     )
     errors = [error for preview in previews for error in preview.errors]
     if errors:

@@ -43,7 +43,8 @@ def test_directory_imports_its_supported_files_with_a_summary_when_all_are_good(
     assert "Imported 2 document(s)" in out
     assert "8 speaker turns" in out
     assert "Speakers mapped: 4; left unmapped: 0" in out
-    assert "Creating documents" in err  # the progress bar
+    assert "Reading files" in err  # the progress bars
+    assert "Creating documents" in err
     documents = Document.objects.filter(project=team.project)
     assert sorted(documents.values_list("title", flat=True)) == ["call-01", "call-02"]
     assert {d.participant.pseudonym for d in documents if d.participant} == {"P07"}
@@ -73,3 +74,23 @@ def test_command_refuses_member_when_role_cannot_import(team, tmp_path: Path):
 def test_command_names_missing_path_when_it_does_not_exist(team, tmp_path: Path):
     with pytest.raises(CommandError, match="no such file"):
         _run("--project", team.project.slug, str(tmp_path / "nope.txt"))
+
+
+def test_survey_options_make_respondents_participants_when_columns_are_given(team, tmp_path: Path):
+    survey = tmp_path / "wave1.csv"
+    survey.write_text("id,ref,answer,plan\nR1,C-1,Too slow,prepaid\nR2,C-2,Fine,contract\n")
+    out, _ = _run(
+        "--project",
+        team.project.slug,
+        "--text-columns",
+        "answer",
+        "--respondent-column",
+        "id",
+        "--customer-ref-column",
+        "ref",
+        str(survey),
+    )
+    assert "Imported 2 document(s)" in out
+    assert "participants created: 2" in out
+    r2 = team.project.participants.get(pseudonym="R2")
+    assert (r2.customer_ref, r2.attributes) == ("C-2", {"plan": "contract"})

@@ -74,8 +74,11 @@ class Command(BaseCommand):
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in bars:
                 label = "Reading files" if stage == "parse" else "Creating documents"
-                bars[stage] = tqdm(total=total, desc=label, unit="doc", file=stream)
+                unit = "file" if stage == "parse" else "doc"
+                bars[stage] = tqdm(total=total, desc=label, unit=unit, file=stream)
             bars[stage].update(done - bars[stage].n)
+            if done == total:
+                bars[stage].close()
 
         try:
             return documents_import(
@@ -147,5 +150,10 @@ def _summary(result: ImportResult, project: Project) -> str:
         f"Speakers mapped: {result.speakers_mapped}; left unmapped: {result.speakers_unmapped}; "
         f"participants created: {result.participants_created}.",
     ]
+    if result.speakers_unmapped:
+        lines.append(
+            "Unmapped speakers' words are not counted as the customer's: pass --participant, "
+            "or map them on the import page or through the API's `speakers`."
+        )
     lines += [f"  #{doc.pk} {doc.title} ({doc.source_name})" for doc in result.documents]
     return "\n".join(lines)
