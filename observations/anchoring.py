@@ -159,6 +159,23 @@ def _tokens(text: str, level: int) -> list[str]:
 
 def _align(old: str, new: str, i0: int, j0: int, level: int, out: list[Block]) -> None:
     """Append blocks aligning `old` (at `i0` in the old text) with `new` (at `j0`)."""
+    # Trimming at every level keeps each difflib run to the stretch between the first and the last
+    # change of a paragraph, which is usually a word or two.
+    prefix = _common_length(old, new, from_end=False)
+    suffix = min(_common_length(old, new, from_end=True), len(old) - prefix, len(new) - prefix)
+    if prefix or suffix:
+        out.append(Block(True, i0, i0 + prefix, j0, j0 + prefix))
+        _align(
+            old[prefix : len(old) - suffix],
+            new[prefix : len(new) - suffix],
+            i0 + prefix,
+            j0 + prefix,
+            level,
+            out,
+        )
+        end_old, end_new = i0 + len(old), j0 + len(new)
+        out.append(Block(True, end_old - suffix, end_old, end_new - suffix, end_new))
+        return
     if not old or not new:
         if old or new:
             out.append(Block(False, i0, i0 + len(old), j0, j0 + len(new)))
