@@ -21,7 +21,8 @@ def _review_reason(old_quote: str) -> str:
 
 
 def excerpts_reanchor(document: Document, offset_map: OffsetMap) -> HookResult:
-    """Map every excerpt of `document` through `offset_map`, in one query and one bulk update.
+    """Map every excerpt of `document` through `offset_map`: one select and one bulk update (per
+    500 changed excerpts), whatever the number of excerpts.
 
     Guarantees afterwards: `0 <= start < end <= len(document.text)` for every excerpt; an excerpt
     whose words survived unchanged moves with them (its `text` equals the new slice); an excerpt
@@ -30,10 +31,11 @@ def excerpts_reanchor(document: Document, offset_map: OffsetMap) -> HookResult:
     """
     excerpts = list(
         Excerpt.objects.filter(document=document).only(
-            "id", "start", "end", "text", "needs_review", "review_reason"
+            "id", "start", "end", "text", "needs_review", "review_reason", "updated_at"
         )
     )
     moved = flagged = 0
+    now = timezone.now()
     changed: list[Excerpt] = []
     for excerpt in excerpts:
         span = offset_map.exact(excerpt.start, excerpt.end)
@@ -47,8 +49,9 @@ def excerpts_reanchor(document: Document, offset_map: OffsetMap) -> HookResult:
             excerpt.review_reason = _review_reason(excerpt.text)
             flagged += 1
         excerpt.start, excerpt.end = span.start, span.end
+        excerpt.updated_at = now
         changed.append(excerpt)
     Excerpt.objects.bulk_update(
-        changed, ["start", "end", "needs_review", "review_reason"], batch_size=500
+        changed, ["start", "end", "needs_review", "review_reason", "updated_at"], batch_size=500
     )
     return HookResult(moved=moved, flagged=flagged)
