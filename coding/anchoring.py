@@ -21,8 +21,8 @@ def _review_reason(old_quote: str) -> str:
 
 
 def excerpts_reanchor(document: Document, offset_map: OffsetMap) -> HookResult:
-    """Map every excerpt of `document` through `offset_map`: one select and one bulk update (per
-    500 changed excerpts), whatever the number of excerpts.
+    """Map every excerpt of `document` through `offset_map`: one select, then one bulk update per
+    500 changed excerpts (no query per excerpt).
 
     Guarantees afterwards: `0 <= start < end <= len(document.text)` for every excerpt; an excerpt
     whose words survived unchanged moves with them (its `text` equals the new slice); an excerpt
