@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from observations.models import Document
 from observations.search import context, find_hits, parse_query, stem
+from observations.selectors import _search_candidates
 from tests.conftest import Team, client_for
 from tests.factories import (
     DocumentFactory,
@@ -263,3 +264,23 @@ def test_search_takes_either_word_when_query_joins_them_with_or(team: Team):
     DocumentFactory.create(project=team.project, title="C", text="Nothing at all.")
     body = client_for(team.manager).get(url(), {"q": "refund or credit"}).json()
     assert [hit["match"] for hit in body["results"]] == ["refund", "credit"]
+
+
+@pytest.mark.django_db
+def test_search_filters_on_the_indexed_expression_when_database_is_postgresql(team: Team):
+    DocumentFactory.create(project=team.project, text=TEXT)
+    candidates, must_check = _search_candidates(team.project, "charged", parse_query("charged"))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'document_text_search_gin'"
+            )
+            indexdef = cursor.fetchone()[0]
+        expression = indexdef[indexdef.index("(") + 1 : indexdef.rindex(")")]
+        # The planner can use the GIN index only if the filter is exactly the indexed expression.
+        assert f"{expression} @@" in candidates.explain()
+        assert must_check is False
+    else:
+        assert "LIKE" in str(candidates.query)
+        assert must_check is True
+    assert len(candidates) == 1
