@@ -89,7 +89,7 @@ def import_page(request: AuthedRequest, slug: str) -> HttpResponse:
         except ImportValidationError as exc:
             errors = exc.errors
         except ValidationError as exc:
-            errors = [{"file": "", "message": message} for message in exc.messages]
+            errors = [{"message": message} for message in exc.messages]
         else:
             ids = ",".join(str(document.pk) for document in result.documents)
             return redirect(f"{reverse('frontend:import', args=[project.slug])}?imported={ids}")

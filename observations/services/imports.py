@@ -75,7 +75,7 @@ class ImportResult:
 
 class ImportValidationError(ValidationError):
     """A batch that cannot be imported; `errors` holds one `{"file", "line"/"row", "message"}` per
-    problem, and nothing was written."""
+    problem (`{"field", "message"}` for a bad option), and nothing was written."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         self.errors = errors
@@ -83,7 +83,7 @@ class ImportValidationError(ValidationError):
 
 
 def _describe(error: Mapping[str, Any]) -> str:
-    where = error.get("file", "")
+    where = str(error.get("file") or error.get("field") or "")
     if error.get("line") is not None:
         where += f", line {error['line']}"
     elif error.get("row") is not None:
@@ -146,7 +146,7 @@ def _parse_all(
     files: list[UploadedFileLike], options: ParseOptions, progress: Progress | None
 ) -> list[FilePreview]:
     if not files:
-        raise ImportValidationError([{"file": "", "message": "Choose at least one file."}])
+        raise ImportValidationError([{"field": "file", "message": "Choose at least one file."}])
     options = dataclasses.replace(options, max_chars=settings.VERBATIM_MAX_DOCUMENT_CHARS)
     previews = []
     for done, file in enumerate(files, start=1):
@@ -211,10 +211,10 @@ def documents_import(
     turns are created in one transaction and each document's processing is queued after commit.
     """
     if kind is not None and kind not in IMPORT_KINDS:
-        raise ImportValidationError([{"file": "", "message": f"Unknown kind {kind!r}."}])
+        raise ImportValidationError([{"field": "kind", "message": f"Unknown kind {kind!r}."}])
     if title.strip() and len(files) > 1:
         message = "A title applies to one file; leave it empty when importing several."
-        raise ImportValidationError([{"file": "", "message": message}])
+        raise ImportValidationError([{"field": "title", "message": message}])
     previews = documents_preview(
         project=project,
         user=user,
@@ -233,7 +233,7 @@ def documents_import(
     except ImportValidationError:
         raise
     except ValidationError as exc:  # a rule only the write checks; the transaction rolled back
-        raise ImportValidationError([{"file": "", "message": m} for m in exc.messages]) from exc
+        raise ImportValidationError([{"message": m} for m in exc.messages]) from exc
 
 
 class _People:

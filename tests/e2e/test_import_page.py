@@ -70,3 +70,24 @@ def test_bad_file_shows_its_problem_and_blocks_import_when_among_good_ones(
     expect(bad).to_contain_text("The file is empty")
     expect(page.get_by_role("button", name="Import 2 files")).to_be_disabled()
     assert not Document.objects.exists()
+
+
+def test_dropped_file_is_checked_and_imported_when_dragged_onto_the_box(
+    team, live_server, page: Page, login
+) -> None:
+    login(page, "owner1")
+    page.goto(live_server.url + reverse("frontend:import", args=[team.project.slug]))
+    page.evaluate(
+        """text => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([text], "dropped.txt", {type: "text/plain"}));
+            const zone = document.getElementById("drop-zone");
+            zone.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
+        }""",
+        CALL,
+    )
+    card = page.locator(".import-file", has_text="dropped.txt")
+    expect(card.locator(".import-file__state")).to_have_text("Uploaded · ready")
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator(".import-done")).to_contain_text("Imported 1 document")
+    assert Document.objects.get(project=team.project).source_name == "dropped.txt"

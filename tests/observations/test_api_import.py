@@ -143,3 +143,16 @@ def test_survey_without_answer_column_gets_400_listing_columns_when_none_chosen(
     error = response.json()["errors"][0]
     assert error["file"] == "wave1.csv"
     assert "respondent, answer" in error["message"]
+
+
+def test_title_gets_400_naming_the_field_when_several_files_are_sent(team):
+    body = {"file": [_upload("a.txt", CALL), _upload("b.txt", CALL)], "title": "One title"}
+    response = client_for(team.researcher).post(_url(team), body, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {
+            "field": "title",
+            "message": "A title applies to one file; leave it empty when importing several.",
+        }
+    ]
+    assert not Document.objects.exists()
