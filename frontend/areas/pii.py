@@ -110,6 +110,7 @@ def _candidate_context(candidate: PiiCandidate) -> dict[str, Any]:
         "after": after.replace("\n", " "),
         "source_label": SOURCE_LABELS.get(candidate.source, candidate.source),
         "kind_label": PiiKind(candidate.kind).label,
+        "length": candidate.end - candidate.start,
     }
 
 

@@ -32,6 +32,9 @@ def test_owner_replaces_values_when_deciding_in_place_and_applying(
     to_replace = page.locator("#pii-counts .pii-counts__figures > div", has_text="To replace")
     expect(to_replace.locator("dd")).to_have_text("1")
     assert page.url == url  # decided in place, no page load
+    # The keyboard moves on to the next row (frontend/static/frontend/pii.js).
+    next_row = page.locator(".pii-cand").nth(1)
+    expect(next_row.get_by_role("button", name="Replace", exact=True)).to_be_focused()
 
     page.get_by_role("button", name="Replace 1 phone number").click()
     page.get_by_role("link", name="Apply replacements…").click()
