@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from coding.models import Excerpt
 from observations.anchoring import OffsetMap
+from observations.models import SpeakerTurn
 from observations.services import document_set_text
 from tests.factories import CodeFactory, DocumentFactory, ProjectFactory, UserFactory
 
@@ -180,6 +181,12 @@ def test_document_set_text_keeps_every_excerpt_sound_when_edited_repeatedly(case
     Excerpt.objects.bulk_create(
         Excerpt(start=s, end=e, text=text[s:e], **common) for s, e in excerpt_spans
     )
+    # Speaker turns tiling the text, cut at the excerpts' boundaries.
+    cuts = sorted({0, len(text), *(p for span in excerpt_spans for p in span)})
+    SpeakerTurn.objects.bulk_create(
+        SpeakerTurn(document=document, index=i, start=a, end=b)
+        for i, (a, b) in enumerate(pairwise(cuts))
+    )
     for _ in steps:
         before = {x.pk: x for x in Excerpt.objects.filter(document=document)}
         old = document.text
@@ -190,6 +197,11 @@ def test_document_set_text_keeps_every_excerpt_sound_when_edited_repeatedly(case
             continue
         document_set_text(document=document, text=new)
         after = {x.pk: x for x in Excerpt.objects.filter(document=document)}
+        turns = list(SpeakerTurn.objects.filter(document=document).order_by("index"))
+        assert [t.index for t in turns] == list(range(len(turns)))
+        assert all(0 <= t.start < t.end <= len(new) for t in turns)
+        assert all(t1.end == t2.start for t1, t2 in pairwise(turns))
+        assert turns[-1].end == len(new)  # text typed at the end joins the last turn
         assert after.keys() == before.keys()  # no excerpt is lost
         for pk, excerpt in after.items():
             was = before[pk]
