@@ -47,9 +47,9 @@ class Detection:
 
 
 def normalise_name(name: str) -> str:
-    """Case-folded NFC name with single spaces and no possessive ending."""
+    """Case-folded NFC name with single spaces, straight apostrophes, no possessive ending."""
     name = unicodedata.normalize("NFC", name).strip()
-    name = re.sub(r"['’]s$", "", name)
+    name = re.sub(r"['’]s$", "", name).replace("’", "'")
     return " ".join(name.casefold().split())
 
 
@@ -306,10 +306,20 @@ def find_known_names(text: str, known_names: Iterable[str]) -> list[Detection]:
     names = sorted({normalise_name(n) for n in known_names if n.strip()}, key=len, reverse=True)
     if not names:
         return []
-    alternatives = [r"\s+".join(re.escape(part) for part in name.split()) for name in names]
+    # Any run of spaces between words, and either apostrophe ("O'Brien" matches "O’Brien").
+    alternatives = [
+        r"\s+".join(re.sub(r"['’]", "['’]", re.escape(part)) for part in name.split())
+        for name in names
+    ]
     pattern = re.compile(rf"(?<![\w@.])(?:{'|'.join(alternatives)})(?![\w@]|\.\w)", re.IGNORECASE)
     return [
-        Detection(m.start(), m.end(), KNOWN_NAME, SOURCE_KNOWN, normalise_name(m.group()))
+        Detection(
+            m.start(),
+            m.end(),
+            KNOWN_NAME,
+            SOURCE_KNOWN,
+            normalise_name(m.group()),
+        )
         for m in pattern.finditer(text)
     ]
 

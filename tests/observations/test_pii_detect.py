@@ -108,3 +108,12 @@ def test_nothing_is_proposed_over_pseudonyms_when_text_was_replaced_before() -> 
         text, person_spans=[(12, 20)], known_names=[], pseudonyms=["[Person 1]", "[Phone 1]"]
     )
     assert [(d.kind, text[d.start : d.end]) for d in found] == [("person", "Person One")]
+
+
+def test_known_name_matches_either_apostrophe_when_listed_with_one() -> None:
+    text = "Seán O’Brien rang; later seán o'brien wrote."
+    found = pii.detect(text, person_spans=[], known_names=["Seán O'Brien"])
+    assert [(text[d.start : d.end], d.value) for d in found] == [
+        ("Seán O’Brien", "seán o'brien"),
+        ("seán o'brien", "seán o'brien"),
+    ]
