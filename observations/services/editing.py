@@ -54,6 +54,7 @@ def document_set_text(*, document: Document, text: str, user: User | None = None
     stored = Document.objects.select_for_update().only("text", "text_version").get(pk=document.pk)
     offset_map = OffsetMap.from_texts(stored.text, new_text)
     if offset_map.unchanged:
+        document.text, document.text_version = stored.text, stored.text_version
         return TextEdit(offset_map=offset_map)
 
     document.text = new_text
