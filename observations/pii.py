@@ -334,12 +334,16 @@ def _propagate_names(text: str, names: Sequence[Detection]) -> list[Detection]:
         parts = surface.split()
         if len(parts) > 1:
             surfaces.update(p for p in parts if len(p) > 1 and p.casefold() not in _NOT_NAMES)
-    found = []
-    for surface in sorted(surfaces, key=len, reverse=True):
-        pattern = re.compile(rf"(?<![\w@.]){re.escape(surface)}(?![\w@]|\.\w)")
-        for m in pattern.finditer(text):
-            found.append(Detection(m.start(), m.end(), PERSON, SOURCE_NER, normalise_name(surface)))
-    return found
+    surfaces.discard("")
+    if not surfaces:
+        return []
+    # One scan for all of them, longest first so a full name wins over its parts.
+    alternation = "|".join(re.escape(x) for x in sorted(surfaces, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w@.])(?:{alternation})(?![\w@]|\.\w)")
+    return [
+        Detection(m.start(), m.end(), PERSON, SOURCE_NER, normalise_name(m.group()))
+        for m in pattern.finditer(text)
+    ]
 
 
 def _merge_adjacent(text: str, names: Sequence[Detection]) -> list[Detection]:
@@ -375,10 +379,33 @@ def resolve_overlaps(detections: Iterable[Detection]) -> list[Detection]:
         set(detections), key=lambda d: (_SOURCE_RANK.get(d.source, 9), d.start - d.end, d.start)
     )
     taken: list[Detection] = []
+    # Kept intervals never overlap, so both lists stay sorted and the nearest one decides.
+    starts: list[int] = []
+    ends: list[int] = []
     for d in ordered:
-        if all(d.end <= t.start or d.start >= t.end for t in taken):
-            taken.append(d)
+        index = bisect_left(starts, d.end)
+        if index and ends[index - 1] > d.start:
+            continue
+        if index < len(starts) and starts[index] < d.end:
+            continue
+        starts.insert(index, d.start)
+        ends.insert(index, d.end)
+        taken.append(d)
     return sorted(taken)
+
+
+def _overlapping(
+    blockers: Sequence[Detection], starts: Sequence[int], longest: int, d: Detection
+) -> list[Detection]:
+    """The detections among `blockers` (sorted by start, longest `longest` chars) that overlap
+    `d`."""
+    found = []
+    index = bisect_left(starts, d.end) - 1
+    while index >= 0 and starts[index] > d.start - longest:
+        if blockers[index].end > d.start:
+            found.append(blockers[index])
+        index -= 1
+    return found
 
 
 def _ner_remainders(text: str, ner: Detection, blockers: Sequence[Detection]) -> list[Detection]:
@@ -437,11 +464,14 @@ def detect(
         if d is not None
     ]
     seeds.extend(find_cued_names(text))
-    blockers = [*known, *regex_hits]
+    blockers = sorted([*known, *regex_hits])
+    blocker_starts = [b.start for b in blockers]
+    longest = max((b.end - b.start for b in blockers), default=0)
     names: list[Detection] = []
     for seed in seeds:
-        if any(not (seed.end <= b.start or seed.start >= b.end) for b in blockers):
-            names.extend(_ner_remainders(text, seed, blockers))
+        overlapping = _overlapping(blockers, blocker_starts, longest, seed)
+        if overlapping:
+            names.extend(_ner_remainders(text, seed, overlapping))
         else:
             names.append(seed)
     # Seeds covered by a known name still tell where else that person is mentioned.
