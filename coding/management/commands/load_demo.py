@@ -220,9 +220,8 @@ def _fieldwork(project: Project, observer: Any, participants: dict[str, Particip
         context=spec["context"],
         goals=spec["goals"],
     )
-    lines = []
     for clock, kind, pseudonym, text in data.NOTES:
-        note = note_create(
+        note_create(
             session=session,
             author=observer,
             observed_at=_at(clock),
@@ -230,17 +229,8 @@ def _fieldwork(project: Project, observer: Any, participants: dict[str, Particip
             kind=kind,
             participant=participants[pseudonym] if pseudonym else None,
         )
-        lines.append(f"{clock} {note.get_kind_display()}: {note.text}")
-    document, _job = document_create(
-        project=project,
-        creator=observer,
-        title=f"Field notes: {session.title}",
-        text="\n".join(lines) + "\n",
-        kind=Document.Kind.FIELD_NOTES,
-        session=session,
-        source_name="briggate-field-notes-2026-02-14.txt",
-        recorded_at=session.started_at,
-    )
+    # The notes build the session's one field-notes document as they are added.
+    document: Document = session.documents.get(kind=Document.Kind.FIELD_NOTES)
     return document
 
 
