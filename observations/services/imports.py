@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from observations import importers
 from observations.importers.base import ParsedDocument, ParseError, ParseOptions
 from observations.models import Document
 from observations.services.documents import TurnInput, document_create
@@ -101,16 +102,10 @@ def _parse(file: UploadedFileLike, options: ParseOptions) -> list[ParsedDocument
 def survey_columns(file: UploadedFileLike) -> list[str]:
     """The column names of a survey table as its parser reads the first row; [] for other
     files, or when the table cannot be read (the preview reports why)."""
-    if not file.name.lower().endswith((".csv", ".xlsx")):
-        return []
     try:
-        _parse(file, ParseOptions())
-    except ParseError as exc:
-        # With no text column chosen, the parser stops and names the columns it found.
-        marker = "columns: "
-        if marker in exc.message:
-            return exc.message.split(marker, 1)[1].split(", ")
-    return []
+        return importers.survey_columns(file.name, file.data)
+    except ParseError:
+        return []
 
 
 def _parse_one(file: UploadedFileLike, options: ParseOptions) -> FilePreview:
