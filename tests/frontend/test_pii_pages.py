@@ -113,3 +113,22 @@ def test_apply_preview_counts_then_post_replaces_when_owner_confirms(
     assert "Replaced 1 e-mail address and 1 phone number in 1 document." in summary
     document.refresh_from_db()
     assert document.text == ("Ask for <b>Ngozi Adeyemi</b> at [Email 1] or call [Phone 1].")
+
+
+def test_review_page_query_count_is_constant_when_candidates_grow(team, client_as) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = client_as(team.owner)
+
+    def queries() -> int:
+        client.get(_url("pii-review"))  # warm the session
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(_url("pii-review")).status_code == 200
+        return len(ctx.captured_queries)
+
+    _document(team)
+    few = queries()
+    for _ in range(5):
+        _document(team)
+    assert queries() == few

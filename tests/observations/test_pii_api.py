@@ -172,3 +172,12 @@ def test_no_api_response_contains_real_values_when_applied(
         for value in REAL_VALUES:
             assert value not in body, (url, value)
     assert PiiKeyEntry.objects.filter(real_value="zoë müller").exists()
+
+
+def test_apply_is_400_when_documents_belong_to_another_project(team: Team) -> None:
+    other = Document.objects.create(project=team.other_project, title="Theirs", text="x")
+    response = client_for(team.owner).post(
+        _url("pii-apply", team), {"documents": [other.pk]}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "documents"
