@@ -1,16 +1,22 @@
 """Keyword search over text, as pure functions: parse a query, find hits, cut keyword-in-context.
 
-Design note. The database decides *which documents* match (PostgreSQL full-text search with the
-"english" configuration, or a case-insensitive `icontains` prefilter on SQLite); this module
-decides *where* in each document the words are, because neither backend returns offsets.
+Design note. Neither backend returns offsets, and the two differ in what a word matches, so the
+database only *narrows* the documents and this module *decides*, the same way on both:
+
+- PostgreSQL narrows by full-text search ("english" configuration, stemmed, through the GIN
+  index of migration 0004): each clause's terms OR-ed, clauses AND-ed, a phrase as all of its
+  words (true phrase search would make PostgreSQL re-tokenise every candidate text), clauses of
+  stop words ("not") and exclusions left out. SQLite narrows by `icontains` of each stem.
+- `matches` then keeps a document only if it satisfies the whole query, and `find_hits` finds
+  the offsets. A document PostgreSQL's Snowball stemmer matched through a form this module does
+  not know (irregular forms such as "ran" for "run") therefore gives no hit; and PostgreSQL may
+  narrow more than the prefix match would ("charger" is its own stem there, not "charg").
 
 - A query is websearch-style: bare words, "quoted phrases", `-word` to exclude, and `or` between
   two terms for either. Terms next to each other are all required (`a b or c` = a AND (b OR c)).
 - A word matches any word of the text that starts with its *stem* (a few English suffixes cut,
   never below three letters), case-insensitively: "charged" finds "charges" and "charging",
-  "card" finds "cards". This is close to, but not the same as, PostgreSQL's Snowball stemmer: a
-  document the database finds but in which no word here matches gives no hit (irregular forms
-  such as "ran" for "run").
+  "card" finds "cards".
 - A phrase matches its words in order, separated only by spaces or punctuation.
 - Offsets are Python `str` indices into the text, end exclusive, like every offset in Verbatim.
 """
