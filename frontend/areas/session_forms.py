@@ -1,7 +1,7 @@
 """Forms of the sessions area: they parse input shape; the rules stay in the services."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from django import forms
@@ -93,6 +93,17 @@ class SessionForm(forms.Form):
         }
 
 
+def participant_choices(session: ObservationSession) -> list[tuple[Any, str]]:
+    """People present in the session first, then the rest of the project's participants."""
+    present = list(session.participants.all())
+    others = session.project.participants.exclude(pk__in=[p.pk for p in present])
+    return [
+        ("", "Nobody"),
+        *((p.pk, p.pseudonym) for p in present),
+        *((p.pk, f"{p.pseudonym} (not listed as present)") for p in others),
+    ]
+
+
 class NoteForm(forms.Form):
     kind = forms.ChoiceField(
         label="Kind",
@@ -113,31 +124,28 @@ class NoteForm(forms.Form):
     )
     client_id = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, session: ObservationSession, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, session: ObservationSession, day: date | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.day = day
         field = self.fields["participant"]
         assert isinstance(field, forms.ModelChoiceField)
-        present = [p.pk for p in session.participants.all()]
-        others = session.project.participants.exclude(pk__in=present)
-        # People present in the session first, then the rest of the project's participants.
         field.queryset = session.project.participants.all()
-        field.choices = [
-            ("", "Nobody"),
-            *((p.pk, p.pseudonym) for p in session.participants.all()),
-            *((p.pk, f"{p.pseudonym} (not listed as present)") for p in others),
-        ]
+        field.choices = participant_choices(session)
         self.initial.setdefault("client_id", uuid.uuid4())
 
     def clean_observed_at(self) -> datetime:
         """The browser sends the exact moment as ISO 8601 with an offset; a plain form sends
-        the time field's "HH:MM", which means today in the server's time zone."""
+        the time field's "HH:MM", which means that time on `day` (default today) in the server's
+        time zone."""
         value = self.cleaned_data["observed_at"].strip()
         moment = parse_datetime(value)
         if moment is None:
             clock = parse_time(value)
             if clock is None:
                 raise forms.ValidationError("Enter a time like 10:42.")
-            moment = datetime.combine(timezone.localdate(), clock)
+            moment = datetime.combine(self.day or timezone.localdate(), clock)
         if timezone.is_naive(moment):
             moment = timezone.make_aware(moment)
         return moment

@@ -5,6 +5,7 @@ Quick capture posts notes with `fetch` to the capture page itself and gets JSON 
 same URL takes a plain form POST and redirects back, so the page works without JavaScript.
 """
 
+from datetime import datetime
 from typing import Any
 
 from django.contrib import messages
@@ -14,14 +15,25 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
-from frontend.areas.session_forms import JourneyStagesForm, NoteForm, SessionForm
+from frontend.areas.session_forms import (
+    JourneyStagesForm,
+    NoteForm,
+    SessionForm,
+    participant_choices,
+)
 from frontend.forms import apply_service_errors
 from frontend.views import AuthedRequest
 from observations.models import Document, FieldNote, ObservationSession
 from observations.selectors import note_list, session_list
-from observations.services import note_create, session_create, session_update
+from observations.services import (
+    note_create,
+    note_delete,
+    note_update,
+    session_create,
+    session_update,
+)
 from observations.services.notes import KIND_LABELS, note_prefix
 from research.permissions import ProjectAccess, access_object, access_project
 from research.roles import Capability
@@ -93,12 +105,15 @@ def session_detail(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
             messages.success(request, "Saved the session.")
             return redirect("frontend:session-detail", slug=project.slug, pk=session.pk)
     document = session.documents.filter(kind=Document.Kind.FIELD_NOTES).only("id").first()
+    may_capture = access.can(Capability.CAPTURE)
     context = {
         "project": project,
         "session": session,
         "notes": _note_rows(session),
         "form": form,
-        "may_capture": access.can(Capability.CAPTURE),
+        "may_capture": may_capture,
+        "kinds": list(KIND_LABELS.items()),
+        "participant_choices": participant_choices(session) if may_capture else [],
         "document": document,
         "document_url": _document_url(project.slug, document),
     }
@@ -117,8 +132,9 @@ def _note_rows(session: ObservationSession) -> list[dict[str, Any]]:
 def _note_payload(note: FieldNote) -> dict[str, Any]:
     return {
         "id": note.pk,
+        "participant_id": note.participant_id,
         "observed_at": note.observed_at.isoformat(),
-        "time": timezone.localtime(note.observed_at).strftime("%H:%M"),
+        "time": _clock(note.observed_at),
         "kind": note.kind,
         "kind_label": KIND_LABELS.get(note.kind, note.get_kind_display()),
         "participant": note.participant.pseudonym if note.participant else "",
@@ -170,6 +186,40 @@ def session_capture(request: AuthedRequest, slug: str, session_pk: int) -> HttpR
     )
 
 
+@login_required
+@require_POST
+def session_note(request: AuthedRequest, slug: str, session_pk: int, note_pk: int) -> HttpResponse:
+    """Correct or delete one note from the session page; the field-notes document follows."""
+    access = access_project(request.user, slug, need=Capability.CAPTURE)
+    session = access_object(access.project.sessions.prefetch_related("participants"), session_pk)
+    note = access_object(note_list(session=session), note_pk)
+    back = redirect("frontend:session-detail", slug=access.project.slug, pk=session.pk)
+    if request.POST.get("action") == "delete":
+        note_delete(note=note, user=request.user)
+        messages.success(request, "Deleted the note. Excerpts on its words are flagged for review.")
+        return back
+    day = timezone.localtime(note.observed_at).date()
+    form = NoteForm(request.POST, session=session, day=day)
+    if form.is_valid():
+        data = {k: v for k, v in form.cleaned_data.items() if k != "client_id"}
+        if _clock(data["observed_at"]) == _clock(note.observed_at):
+            del data["observed_at"]  # the minute is unchanged: keep the seconds it was taken at
+        try:
+            note_update(note=note, user=request.user, **data)
+        except ValidationError as exc:
+            messages.error(request, "The note was not changed: " + " ".join(exc.messages))
+        else:
+            messages.success(request, "Saved the note.")
+        return back
+    problems = " ".join(str(m) for errors in form.errors.values() for m in errors)
+    messages.error(request, f"The note was not changed: {problems}")
+    return back
+
+
+def _clock(moment: datetime) -> str:
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
 def _new_note_initial() -> dict[str, Any]:
     return {"observed_at": timezone.localtime().strftime("%H:%M")}
 
@@ -211,6 +261,11 @@ urlpatterns = [
         "p/<slug:slug>/sessions/<int:session_pk>/capture/",
         session_capture,
         name="session-capture",
+    ),
+    path(
+        "p/<slug:slug>/sessions/<int:session_pk>/notes/<int:note_pk>/",
+        session_note,
+        name="session-note",
     ),
     path("p/<slug:slug>/settings/journey-stages/", journey_stages, name="journey-stages"),
 ]

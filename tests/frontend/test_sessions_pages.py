@@ -228,3 +228,65 @@ def test_journey_stages_refuse_coder_when_posting(team, client_as):
 def test_project_home_links_to_sessions_when_member(team, client_as):
     body = client_as(team.coder).get(reverse("frontend:project-home", args=[team.project.slug]))
     assert list_url() in body.content.decode()
+
+
+def _captured(team, session, *texts):
+    from observations.services import note_create
+
+    start = session.started_at
+    return [
+        note_create(
+            session=session,
+            author=team.researcher,
+            observed_at=start + timedelta(minutes=i, seconds=7),
+            text=text,
+        )
+        for i, text in enumerate(texts)
+    ]
+
+
+def note_url(note: FieldNote) -> str:
+    return reverse(
+        "frontend:session-note", args=[note.session.project.slug, note.session_id, note.pk]
+    )
+
+
+def test_researcher_corrects_note_and_document_follows_when_editing_on_session_page(
+    team, client_as
+):
+    session = SessionFactory.create(project=team.project)
+    first, second = _captured(team, session, "Queue of sx.", "Leaves the shop.")
+    client = client_as(team.researcher)
+    assert note_url(first) in client.get(detail_url(session)).content.decode()
+    response = client.post(
+        note_url(first),
+        {"text": "Queue of six.", "kind": "observation", "participant": "", "observed_at": "10:00"},
+    )
+    assert response.status_code == 302
+    first.refresh_from_db()
+    second.refresh_from_db()
+    document = Document.objects.get(session=session, kind=Document.Kind.FIELD_NOTES)
+    assert document.text[first.document_start : first.document_end] == "Queue of six."
+    assert document.text[second.document_start : second.document_end] == "Leaves the shop."
+    assert first.observed_at.second == 7  # same minute sent back: the seconds are kept
+
+
+def test_researcher_deletes_note_when_pressing_delete_on_session_page(team, client_as):
+    session = SessionFactory.create(project=team.project)
+    first, second = _captured(team, session, "Goes.", "Stays.")
+    response = client_as(team.researcher).post(note_url(first), {"action": "delete"})
+    assert response.status_code == 302
+    assert list(session.notes.values_list("text", flat=True)) == ["Stays."]
+    document = Document.objects.get(session=session, kind=Document.Kind.FIELD_NOTES)
+    assert "Goes." not in document.text
+    second.refresh_from_db()
+    assert document.text[second.document_start : second.document_end] == "Stays."
+
+
+def test_coder_cannot_edit_note_and_sees_no_edit_form_when_reading_session(team, client_as):
+    session = SessionFactory.create(project=team.project)
+    (note,) = _captured(team, session, "Untouched.")
+    client = client_as(team.coder)
+    assert note_url(note) not in client.get(detail_url(session)).content.decode()
+    assert client.post(note_url(note), {"action": "delete"}).status_code == 403
+    assert session.notes.count() == 1

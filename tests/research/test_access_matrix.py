@@ -61,6 +61,7 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "frontend:session-detail": {"GET": C.READ, "POST": C.CAPTURE},
     "frontend:session-capture": {"GET": C.READ, "POST": C.CAPTURE},
     "frontend:journey-stages": {"GET": C.READ, "POST": C.CAPTURE},
+    "frontend:session-note": {"POST": C.CAPTURE},
     # --- imports area ---
     "frontend:import": {"GET": C.IMPORT, "POST": C.IMPORT},
     "frontend:import-review": {"GET": C.IMPORT, "POST": C.IMPORT},
