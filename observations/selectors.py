@@ -206,7 +206,7 @@ def document_search(*, project: Project, q: str, limit: int = SEARCH_LIMIT) -> S
     Raises `ValidationError` on "q" when the query has no word to look for.
     """
     query = search.parse_query(q)
-    if not query or len(q) > 500:
+    if not query or len(q) > 500 or "\x00" in q:
         raise ValidationError(
             {"q": "Type one or more words to search for (at most 500 characters)."}
         )

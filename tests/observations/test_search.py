@@ -183,7 +183,7 @@ def test_search_caps_hits_and_says_so_when_there_are_too_many(team: Team):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("q", ["", "   ", '""', "-only"])
+@pytest.mark.parametrize("q", ["", "   ", '""', "-only", "bill\x00"])
 def test_search_answers_400_on_q_when_query_has_no_words(team: Team, q: str):
     response = client_for(team.manager).get(url(), {"q": q})
     assert response.status_code == 400
