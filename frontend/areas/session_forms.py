@@ -156,7 +156,10 @@ class JourneyStagesForm(forms.Form):
         label="Journey stages, one per line, in journey order",
         required=False,
         widget=forms.Textarea(attrs={"rows": 10}),
-        help_text="Rename a stage by editing its line. Sessions keep the stage they were given.",
+        help_text=(
+            "Rename a stage by editing its line. Renaming or removing a stage does not change "
+            "sessions already filed under it."
+        ),
     )
 
     def clean_stages(self) -> list[str]:

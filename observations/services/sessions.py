@@ -29,11 +29,11 @@ def check_member(project: Project, field: str, user: User | None) -> None:
         raise ValidationError({field: "Must be a member of this project."})
 
 
-def _check_session(session: ObservationSession) -> None:
+def _check_session(session: ObservationSession, *, check_stage: bool = True) -> None:
     if session.ended_at and session.ended_at < session.started_at:
         raise ValidationError({"ended_at": "A session cannot end before it starts."})
     stages = session.project.journey_stages
-    if session.journey_stage and stages and session.journey_stage not in stages:
+    if check_stage and session.journey_stage and stages and session.journey_stage not in stages:
         raise ValidationError(
             {"journey_stage": f"Unknown journey stage; this project uses: {', '.join(stages)}."}
         )
@@ -71,9 +71,12 @@ def session_update(*, session: ObservationSession, **changes: Any) -> Observatio
     participants = changes.pop("participants", None)
     if "observer" in changes:
         check_member(session.project, "observer", changes["observer"])
+    # A stage since renamed or removed from the project's list stays valid on the sessions filed
+    # under it; only a new choice must come from the list.
+    new_stage = changes.get("journey_stage", session.journey_stage) != session.journey_stage
     for field, value in changes.items():
         setattr(session, field, value)
-    _check_session(session)
+    _check_session(session, check_stage=new_stage)
     session.save()
     if participants is not None:
         for participant in participants:

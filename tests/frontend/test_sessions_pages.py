@@ -290,3 +290,15 @@ def test_coder_cannot_edit_note_and_sees_no_edit_form_when_reading_session(team,
     assert note_url(note) not in client.get(detail_url(session)).content.decode()
     assert client.post(note_url(note), {"action": "delete"}).status_code == 403
     assert session.notes.count() == 1
+
+
+def test_session_keeps_removed_stage_when_edited_after_list_changed(team, client_as):
+    session = SessionFactory.create(project=team.project, journey_stage="support")
+    team.project.journey_stages = ["onboarding", "usage"]
+    team.project.save()
+    response = client_as(team.researcher).post(
+        detail_url(session), session_post(team, title="Renamed", journey_stage="support")
+    )
+    session.refresh_from_db()
+    assert response.status_code == 302
+    assert (session.title, session.journey_stage) == ("Renamed", "support")
