@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from observations.models import Document, FieldNote, ObservationSession
 from observations.services.documents import document_create, document_queue_processing
+from observations.services.sessions import field_notes_title
 from observations.text import normalise_text
 from research.models import Participant, User
 from research.validation import check_in_project, reject_unknown
@@ -62,10 +63,6 @@ def note_prefix(note: FieldNote) -> str:
     if note.participant is not None:
         parts.append(note.participant.pseudonym)
     return " · ".join(parts) + ": "
-
-
-def field_notes_title(session: ObservationSession) -> str:
-    return f"Field notes — {session.title}"[:255]
 
 
 def _clean_text(text: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from observations.models import ObservationSession
+from observations.models import Document, ObservationSession
 from research.models import Participant, Project, User
 from research.validation import check_in_project, reject_unknown
 
@@ -22,6 +22,11 @@ SESSION_FIELDS = (
     "context",
     "goals",
 )
+
+
+def field_notes_title(session: ObservationSession) -> str:
+    """The title of a session's field-notes document."""
+    return f"Field notes — {session.title}"[:255]
 
 
 def check_member(project: Project, field: str, user: User | None) -> None:
@@ -74,10 +79,15 @@ def session_update(*, session: ObservationSession, **changes: Any) -> Observatio
     # A stage since renamed or removed from the project's list stays valid on the sessions filed
     # under it; only a new choice must come from the list.
     new_stage = changes.get("journey_stage", session.journey_stage) != session.journey_stage
+    old_notes_title = field_notes_title(session)
     for field, value in changes.items():
         setattr(session, field, value)
     _check_session(session, check_stage=new_stage)
     session.save()
+    # The field-notes document follows a renamed session, unless someone retitled it by hand.
+    session.documents.filter(kind=Document.Kind.FIELD_NOTES, title=old_notes_title).update(
+        title=field_notes_title(session)
+    )
     if participants is not None:
         for participant in participants:
             check_in_project(session.project, "participants", participant)

@@ -165,3 +165,10 @@ def test_note_create_refuses_and_creates_no_document_when_text_is_blank(team):
         _note(session, team.researcher, "   \n ")
     assert "text" in error.value.message_dict
     assert not Document.objects.filter(session=session).exists()
+
+
+def test_document_title_follows_session_when_session_is_renamed(team):
+    session = SessionFactory.create(project=team.project, title="Kiosk")
+    _note(session, team.researcher, "Busy.")
+    services.session_update(session=session, title="Kiosk, Main St")
+    assert _document(session).title == "Field notes — Kiosk, Main St"
