@@ -1,15 +1,17 @@
 """A session's field notes as one codable document: appending, ranges, edits, retries."""
 
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import OperationalError, connection
 
 from coding.services import excerpt_create
 from observations import services
 from observations.models import Document, FieldNote
-from observations.services.notes import ALL_DELETED
+from observations.services.notes import ALL_DELETED, BLOCK_SEPARATOR
 from tests.factories import CodeFactory, ParticipantFactory, SessionFactory
 
 T0 = datetime(2026, 3, 2, 10, 42, tzinfo=UTC)
@@ -172,3 +174,36 @@ def test_document_title_follows_session_when_session_is_renamed(team):
     _note(session, team.researcher, "Busy.")
     services.session_update(session=session, title="Kiosk, Main St")
     assert _document(session).title == "Field notes — Kiosk, Main St"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notes_posted_at_once_land_with_correct_ranges_when_concurrent(team):
+    session = SessionFactory.create(project=team.project)
+    _note(session, team.researcher, "First.")
+    barrier = threading.Barrier(2)
+    errors: list[Exception] = []
+
+    def post(text: str, minutes: int) -> None:
+        try:
+            barrier.wait()
+            _note(session, team.researcher, text, minutes=minutes)
+        except OperationalError as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(f"Note {i}.", i)) for i in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    notes = list(session.notes.all())
+    if connection.vendor == "postgresql":  # the row locks queue the second writer
+        assert errors == []
+        assert len(notes) == 3
+    else:  # SQLite's test database refuses a second writer outright; the phone's queue retries it
+        assert len(notes) - 1 + len(errors) == 2
+    text = _document(session).text
+    assert [_slice(note) for note in notes] == [note.text for note in notes]
+    assert all(text.count(note.text) == 1 for note in notes)
+    assert text.count(BLOCK_SEPARATOR) == len(notes) - 1
