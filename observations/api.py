@@ -69,6 +69,11 @@ class SessionSerializer(serializers.ModelSerializer[ObservationSession]):
 class NoteSerializer(serializers.ModelSerializer[FieldNote]):
     participant = ProjectRelatedField(_participants, required=False, allow_null=True)
     author = serializers.SlugRelatedField[User](slug_field="username", read_only=True)
+    client_id = serializers.UUIDField(
+        write_only=True,
+        required=False,
+        help_text="Any UUID the client picks; a retry with the same note is not saved twice.",
+    )
 
     class Meta:
         model = FieldNote
@@ -79,6 +84,7 @@ class NoteSerializer(serializers.ModelSerializer[FieldNote]):
             "text",
             "participant",
             "author",
+            "client_id",
             "created_at",
             "updated_at",
         )
@@ -255,10 +261,11 @@ class NoteViewSet(ServiceViewSet):
         return services.note_create(session=self.session, author=request_user(self.request), **data)
 
     def update_object(self, obj: FieldNote, data: dict[str, Any]) -> FieldNote:
-        return services.note_update(note=obj, **data)
+        data.pop("client_id", None)
+        return services.note_update(note=obj, user=request_user(self.request), **data)
 
     def delete_object(self, obj: FieldNote) -> None:
-        services.note_delete(note=obj)
+        services.note_delete(note=obj, user=request_user(self.request))
 
 
 class DocumentFilter(filters.FilterSet):

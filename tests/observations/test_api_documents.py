@@ -89,3 +89,21 @@ def test_notes_of_another_projects_session_are_404_when_listed(team):
     FieldNoteFactory.create(session=foreign)
     url = f"/api/v1/projects/{team.project.slug}/sessions/{foreign.pk}/notes/"
     assert client_for(team.owner).get(url).status_code == 404
+
+
+def test_note_retry_with_same_client_id_is_saved_once_when_posted_twice(team):
+    session = SessionFactory.create(project=team.project)
+    url = f"/api/v1/projects/{team.project.slug}/sessions/{session.pk}/notes/"
+    body = {
+        "observed_at": "2026-03-07T10:12:00Z",
+        "kind": "observation",
+        "text": "Queue of six at the SIM counter",
+        "client_id": "5f0c7a52-9a54-4a52-8e0f-3c1d2f1b7a10",
+    }
+    client = client_for(team.researcher)
+    first = client.post(url, body, format="json")
+    second = client.post(url, body, format="json")  # the phone retries after a lost answer
+    assert first.status_code == 201
+    assert second.status_code == 201
+    assert first.json()["id"] == second.json()["id"]
+    assert client.get(url).json()["count"] == 1
