@@ -14,7 +14,7 @@ form) or card, lower-case e-mail.
 import re
 import unicodedata
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 # Kinds and sources as stored on PiiCandidate (observations.models.PiiKind); plain strings so
@@ -110,7 +110,12 @@ def find_emails(text: str) -> list[Detection]:
 
 # --- payment cards -------------------------------------------------------------------------
 
-_CARD_RE = re.compile(r"(?<![\w+#.,/-])[1-9](?:[ -]?\d){12,18}(?![\w/]|[ -]?\d|[.,]\d)")
+# Runs of digit groups joined by single spaces or dashes; cards are looked for inside them.
+# A run starts where no digit group stands just before it (a phone's "+44" starts one too, so
+# that a card after a phone number is still found).
+_CARD_RUN_RE = re.compile(r"(?<![\w+#.,/-])(?<!\d[ -])\+?\d+(?:[ -]\d+)*(?![\w/]|[.,]\d)")
+# How cards are printed: fours (the last group may be shorter), or 4-6-5 and 4-6-4.
+_CARD_GROUPS_RE = re.compile(r"\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -126,20 +131,55 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+def _card_ok(piece: str) -> bool:
+    digits = re.sub(r"\D", "", piece)
+    if not 13 <= len(digits) <= 19 or digits[0] == "0":
+        return False
+    # Grouped as cards are printed, with one kind of separator.
+    if digits != piece and (
+        len(set(re.findall(r"[ -]", piece))) > 1 or not _CARD_GROUPS_RE.fullmatch(piece)
+    ):
+        return False
+    return luhn_valid(digits)
+
+
 def find_cards(text: str) -> list[Detection]:
-    """Payment card numbers: 13-19 digits, optionally grouped by spaces or dashes, Luhn-valid."""
+    """Payment card numbers: 13-19 digits, optionally grouped by spaces or dashes, Luhn-valid.
+
+    Inside a longer run of digit groups (a card followed by a phone number), the longest valid
+    run of whole groups is taken from the left.
+    """
     found = []
-    for m in _CARD_RE.finditer(text):
-        raw = m.group()
-        separators = set(re.findall(r"[ -]", raw))
-        groups = re.split(r"[ -]", raw)
-        # One kind of separator and groups of three or more digits, as cards are printed.
-        if len(separators) > 1 or (len(groups) > 1 and min(len(g) for g in groups) < 3):
-            continue
-        digits = re.sub(r"\D", "", raw)
-        if luhn_valid(digits):
-            found.append(Detection(m.start(), m.end(), CARD, SOURCE_REGEX, digits))
+    for m in _CARD_RUN_RE.finditer(text):
+        for start, end in _group_runs(m.group(), _card_ok):
+            raw = m.group()[start:end]
+            found.append(
+                Detection(
+                    m.start() + start, m.start() + end, CARD, SOURCE_REGEX, re.sub(r"\D", "", raw)
+                )
+            )
     return found
+
+
+def _group_runs(raw: str, valid: Callable[[str], bool]) -> list[tuple[int, int]]:
+    """The valid numbers inside one run of digit groups, as offsets into `raw`.
+
+    Usually the whole run is one number; when it is not (two numbers one after the other,
+    "07700 900123 07700 900124"), the longest valid run of whole groups is taken from the left.
+    """
+    groups = [g.span() for g in re.finditer(r"[^ .\-\u00a0]+", raw)]
+    runs = []
+    i = 0
+    while i < len(groups):
+        for j in range(len(groups), i, -1):
+            start, end = groups[i][0], groups[j - 1][1]
+            if valid(raw[start:end]):
+                runs.append((start, end))
+                i = j
+                break
+        else:
+            i += 1
+    return runs
 
 
 # --- phone numbers -------------------------------------------------------------------------
@@ -147,7 +187,7 @@ def find_cards(text: str) -> list[Detection]:
 _SEP = r"[ .\-\u00a0]?"
 _GROUP = r"(?:\(\+?\d{1,5}\)|\d{1,15})"
 _PHONE_RE = re.compile(
-    rf"(?<![\w+#£$€¥@/:.,\-])(?:\+{_SEP})?{_GROUP}(?:{_SEP}{_GROUP}){{0,7}}"
+    rf"(?<![\w+#£$€¥@/:.,\-])(?<!\d[ .\-\u00a0])(?:\+{_SEP})?{_GROUP}(?:{_SEP}\+?{_GROUP})*"
     r"(?![\w@/%£$€-]|[.,:]\d)"
 )
 _NORTH_AMERICAN_RE = re.compile(r"\d{3}[-. ]\d{3}[-. ]\d{4}")
@@ -161,18 +201,26 @@ _REFERENCE_CUE_RE = re.compile(
 )
 
 
+def _phone_ok(raw: str) -> bool:
+    return _phone_shape_ok(raw, re.sub(r"\D", "", raw))
+
+
 def _phone_shape_ok(raw: str, digits: str) -> bool:
     if not 9 <= len(digits) <= 15:
         return False
-    if raw.count("(") != raw.count(")"):
+    if raw.count("(") != raw.count(")") or "+" in raw.replace("(+", "(")[1:]:
+        return False
+    # Brackets hold the area code (first group) or the trunk after a country code, "+44 (0)20".
+    bracket = raw.find("(")
+    if bracket > 0 and not (raw.startswith(("+", "00")) and raw[:bracket].count(" ") <= 1):
         return False
     if raw.startswith("+") or raw.startswith("(+"):
         return True
     if digits.startswith("00"):
-        return len(digits) >= 11
+        return len(digits) >= 11 and digits[2] != "0"  # a country code never starts with 0
     if raw.startswith("(") or digits.startswith("0"):
-        # National numbers: UK numbers have 10 or 11 digits with the trunk 0.
-        return 10 <= len(digits) <= 11 and not _DATE_LIKE_RE.fullmatch(raw)
+        # National numbers: UK numbers have 10 or 11 digits, a trunk 0 and then a non-zero.
+        return 10 <= len(digits) <= 11 and digits[1] != "0" and not _DATE_LIKE_RE.fullmatch(raw)
     return bool(_NORTH_AMERICAN_RE.fullmatch(raw))
 
 
@@ -185,17 +233,15 @@ def find_phones(text: str) -> list[Detection]:
     """
     found = []
     for m in _PHONE_RE.finditer(text):
-        raw = m.group()
-        # A trailing separator is punctuation, not part of the number.
-        raw = raw.rstrip(" .-\u00a0")
-        digits = re.sub(r"\D", "", raw)
-        if not _phone_shape_ok(raw, digits):
-            continue
-        if _REFERENCE_CUE_RE.search(text[max(0, m.start() - 30) : m.start()]):
-            continue
-        found.append(
-            Detection(m.start(), m.start() + len(raw), PHONE, SOURCE_REGEX, normalise_phone(raw))
-        )
+        for start, end in _group_runs(m.group(), _phone_ok):
+            raw = m.group()[start:end]
+            if _REFERENCE_CUE_RE.search(text[max(0, m.start() + start - 30) : m.start() + start]):
+                continue
+            found.append(
+                Detection(
+                    m.start() + start, m.start() + end, PHONE, SOURCE_REGEX, normalise_phone(raw)
+                )
+            )
     return found
 
 
@@ -283,8 +329,13 @@ def _name_detection(
 
 
 def find_cued_names(text: str) -> list[Detection]:
-    """Capitalised names after cues ("my name is Zoë Müller") and as speaker labels."""
+    """Capitalised names after cues ("my name is Zoë Müller") and as speaker labels.
+
+    A one-word label ("Anna:") counts only when it labels two or more lines, as a speaker's
+    does; once, it is as likely a heading ("Summary:", "Numbers:").
+    """
     found = []
+    labels: dict[str, list[Detection]] = {}
     for regex in (_CUE_RE, _SPEAKER_RE):
         for m in regex.finditer(text):
             name = m.group("name")
@@ -293,8 +344,13 @@ def find_cued_names(text: str) -> list[Detection]:
                 continue
             offset = m.start("name") + name.index(trimmed)
             detection = _name_detection(text, offset, offset + len(trimmed), SOURCE_NER)
-            if detection is not None:
+            if detection is None:
+                continue
+            if regex is _SPEAKER_RE and " " not in trimmed:
+                labels.setdefault(trimmed, []).append(detection)
+            else:
                 found.append(detection)
+    found.extend(d for same in labels.values() if len(same) > 1 for d in same)
     return found
 
 

@@ -23,6 +23,8 @@ def _found(text: str, *, known: list[str] | None = None, persons=()) -> list[tup
         ("415-555-0132", "4155550132"),
         ("+353 1 234 5678", "35312345678"),
         ("07700-900-123", "447700900123"),
+        ("(+44) 20 7946 0958", "442079460958"),
+        ("+44 (0)20 7946 0958", "442079460958"),
     ],
 )
 def test_phone_is_found_and_normalised_when_written_in_common_formats(
@@ -116,4 +118,14 @@ def test_known_name_matches_either_apostrophe_when_listed_with_one() -> None:
     assert [(text[d.start : d.end], d.value) for d in found] == [
         ("Seán O’Brien", "seán o'brien"),
         ("seán o'brien", "seán o'brien"),
+    ]
+
+
+def test_numbers_in_a_row_are_found_apart_when_written_one_after_another() -> None:
+    text = "Numbers: +44 7700 900124 4539 1488 0343 6467 07700 900123 (020) 7946 0958."
+    assert _found(text) == [
+        ("phone", "+44 7700 900124"),
+        ("card", "4539 1488 0343 6467"),
+        ("phone", "07700 900123"),
+        ("phone", "(020) 7946 0958"),
     ]
