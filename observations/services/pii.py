@@ -307,7 +307,8 @@ def pii_apply(
     Each document's text changes once, through `document_set_text` (excerpts, turns and note
     ranges re-anchored). Afterwards the applied candidates link to their key entries and keep
     only offsets; speaker names, field-note texts and the quotes of flagged excerpts that held a
-    replaced value show the pseudonym. Accepted candidates of an older text version are skipped.
+    replaced value show the pseudonym, in every document of the project. Accepted candidates of
+    an older text version are skipped.
     """
     accepted = PiiCandidate.objects.filter(
         document__project=project, status=PiiCandidate.Status.ACCEPTED
@@ -321,6 +322,7 @@ def pii_apply(
     result = ApplyResult()
     for document in project.documents.filter(pk__in=by_document).order_by("pk"):
         _apply_document(document, by_document[document.pk], keys, user, result)
+    result.speakers_renamed = _rename_speakers(project, keys)
     result.keys_created = keys.created
     return result
 
@@ -365,7 +367,6 @@ def _apply_document(
     _carry_rejected(document, version, edit.offset_map)
 
     surfaces = {raw: entry.pseudonym for _, entry, raw in chosen}
-    result.speakers_renamed += _rename_speakers(document, keys)
     _scrub_quotes(document, surfaces)
     result.documents += 1
     result.excerpts_moved += edit.moved
@@ -386,16 +387,23 @@ def _carry_rejected(document: Document, version: int, offset_map: OffsetMap) -> 
     PiiCandidate.objects.bulk_update(rejected, ["start", "end", "text_version"])
 
 
-def _rename_speakers(document: Document, keys: _Keys) -> int:
-    turns = [
-        t
-        for t in SpeakerTurn.objects.filter(document=document).exclude(speaker="")
-        if (PiiKind.PERSON, pii.normalise_name(t.speaker)) in keys.entries
-    ]
-    for turn in turns:
-        turn.speaker = keys.entries[(PiiKind.PERSON, pii.normalise_name(turn.speaker))].pseudonym
-    SpeakerTurn.objects.bulk_update(turns, ["speaker"])
-    return len(turns)
+def _rename_speakers(project: Project, keys: _Keys) -> int:
+    """Speaker names anywhere in the project that equal a keyed person's name take the
+    pseudonym, also in documents whose text never showed the name (turns carry it apart)."""
+    speakers = (
+        SpeakerTurn.objects.filter(document__project=project)
+        .exclude(speaker="")
+        .values_list("speaker", flat=True)
+        .distinct()
+    )
+    renamed = 0
+    for speaker in list(speakers):
+        entry = keys.entries.get((PiiKind.PERSON, pii.normalise_name(speaker)))
+        if entry is not None and entry.pseudonym != speaker:
+            renamed += SpeakerTurn.objects.filter(
+                document__project=project, speaker=speaker
+            ).update(speaker=entry.pseudonym)
+    return renamed
 
 
 def _replace_surfaces(text: str, pattern: re.Pattern[str], surfaces: dict[str, str]) -> str:

@@ -138,6 +138,8 @@ def test_speaker_names_are_replaced_when_they_equal_a_replaced_name(team: Team) 
     SpeakerTurnFactory.create(
         document=document, index=1, speaker="Interviewer", start=28, end=len(text)
     )
+    elsewhere = _document(team, "I paid twice, and nobody called back.", "Follow-up")
+    SpeakerTurnFactory.create(document=elsewhere, index=0, speaker="kwame  mensah", start=0, end=5)
     pii_detect(document=document, person_spans=_names(text, "Kwame Mensah"))
     _accept_all(document, team)
 
@@ -149,7 +151,9 @@ def test_speaker_names_are_replaced_when_they_equal_a_replaced_name(team: Team) 
         .values_list("speaker", flat=True)
     )
     assert speakers == ["[Person 1]", "Interviewer"]
-    assert result.speakers_renamed == 1
+    assert result.speakers_renamed == 2
+    # The same speaker in another document, whose text never named them, is renamed too.
+    assert SpeakerTurn.objects.get(document=elsewhere).speaker == "[Person 1]"
 
 
 def test_rejected_candidates_follow_their_words_when_another_value_is_replaced(
