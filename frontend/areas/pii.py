@@ -83,7 +83,7 @@ def _counts_context(access: ProjectAccess) -> dict[str, Any]:
     project = access.project
     pending = pii_selectors.pii_pending_by_kind(project=project)
     shortcuts = []
-    for kind in (PiiKind.EMAIL, PiiKind.PHONE, PiiKind.CARD):
+    for kind in (PiiKind.KNOWN_NAME, PiiKind.EMAIL, PiiKind.PHONE, PiiKind.CARD):
         n = pending.get(kind, 0)
         if n:
             label = KIND_PLURALS[kind] if n > 1 else SINGULARS[KIND_PLURALS[kind]]

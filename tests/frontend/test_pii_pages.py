@@ -84,6 +84,7 @@ def test_known_name_is_added_and_searched_for_when_owner_submits(team, client_as
     assert response.status_code == 302
     (candidate,) = document.pii_candidates.all()
     assert (candidate.kind, candidate.source) == ("known_name", "known")
+    assert "Replace 1 listed name" in client.get(_url("pii-review")).content.decode()
 
     again = client.post(_url("pii-review"), {"name": "aoife murphy"})
     assert again.status_code == 400
