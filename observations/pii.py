@@ -2,9 +2,10 @@
 
 `detect()` combines four detectors — e-mail, phone and payment-card patterns (in
 observations/pii_patterns.py), person-name spans that the caller found with spaCy NER, and the
-project's list of known real names — plus two heuristics for names NER misses (names after cues such as "my name is", and speaker
-labels at the start of a line). Overlaps are resolved so that every character belongs to at most
-one detection: known names first (the owner listed them), then the longest span.
+project's list of known real names — plus two heuristics for names NER misses (names after cues
+such as "my name is", and speaker labels at the start of a line). Overlaps are resolved so that
+every character belongs to at most one detection: known names and patterns first, then the
+longest span.
 
 Each detection carries a *normalised* value, the form under which the pseudonym key stores it:
 case-folded name with single spaces, digits of a phone (UK national numbers in international
@@ -28,6 +29,7 @@ from observations.pii_patterns import (
     Detection,
     find_cards,
     find_emails,
+    find_numbers,
     find_phones,
     luhn_valid,
     normalise_name,
@@ -51,6 +53,7 @@ __all__ = [
     "find_cued_names",
     "find_emails",
     "find_known_names",
+    "find_numbers",
     "find_phones",
     "luhn_valid",
     "normalise_name",
@@ -328,7 +331,7 @@ def detect(
     `pseudonyms` (replacements already made) is returned.
     """
     known = find_known_names(text, known_names)
-    regex_hits = [*find_emails(text), *find_cards(text), *find_phones(text)]
+    regex_hits = [*find_emails(text), *find_numbers(text)]
     seeds = [
         d
         for d in (_name_detection(text, s, e, SOURCE_NER) for s, e in person_spans)

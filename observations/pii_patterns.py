@@ -105,7 +105,7 @@ def find_emails(text: str) -> list[Detection]:
 # Runs of digit groups joined by single spaces or dashes; cards are looked for inside them.
 # A run starts where no digit group stands just before it (a phone's "+44" starts one too, so
 # that a card after a phone number is still found).
-_CARD_RUN_RE = re.compile(r"(?<![\w+#.,/-])(?<!\d[ -])\+?\d+(?:[ -]\d+)*(?![\w/]|[.,]\d)")
+_CARD_RUN_RE = re.compile(r"(?<![\w+#.,/-])(?<!\d[ -])\+?\d+(?:[ -]\+?\d+)*(?![\w/]|[.,]\d)")
 # How cards are printed: fours (the last group may be shorter), or 4-6-5 and 4-6-4.
 _CARD_GROUPS_RE = re.compile(r"\d{4}(?:[ -]\d{4}){2,3}(?:[ -]\d{1,4})?|\d{4}[ -]\d{6}[ -]\d{4,5}")
 
@@ -235,3 +235,14 @@ def find_phones(text: str) -> list[Detection]:
                 )
             )
     return found
+
+
+def find_numbers(text: str) -> list[Detection]:
+    """Cards, then phone numbers in what the cards leave: a Luhn-valid card is stronger
+    evidence than a phone shape, so a run like "+1 415-555-0132 4539 1488 0343 6467" gives the
+    phone and the card, not a longer phone ending inside the card."""
+    cards = find_cards(text)
+    masked = list(text)
+    for card in cards:
+        masked[card.start : card.end] = "x" * (card.end - card.start)
+    return [*cards, *find_phones("".join(masked))]
