@@ -32,6 +32,7 @@ typecheck: $(STAMP)
 check: $(STAMP)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py check
 	DJANGO_DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=1 $(BIN)/python manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles

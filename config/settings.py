@@ -170,6 +170,8 @@ SPECTACULAR_SETTINGS = {
         "DocumentStatusEnum": "observations.models.Document.Status",
         "FieldNoteKindEnum": "observations.models.FieldNote.Kind",
         "JobStatusEnum": "research.models.Job.Status",
+        "PiiKindEnum": "observations.models.PiiKind",
+        "PiiCandidateStatusEnum": "observations.models.PiiCandidate.Status",
     },
 }
 
