@@ -68,6 +68,7 @@ def document_set_text(*, document: Document, text: str, user: User | None = None
         _remap_notes(document, stored.text, offset_map)
     Sentence.objects.filter(document=document).delete()
     PiiCandidate.objects.filter(document=document, status=PiiCandidate.Status.PENDING).delete()
+    _carry_decided_candidates(document, stored.text_version, offset_map)
 
     moved = flagged = 0
     for hook in text_edit_hooks():
@@ -78,6 +79,27 @@ def document_set_text(*, document: Document, text: str, user: User | None = None
     return TextEdit(
         offset_map=offset_map, moved=moved, flagged=flagged, turns_removed=turns_removed, job=job
     )
+
+
+def _carry_decided_candidates(document: Document, version: int, offset_map: OffsetMap) -> None:
+    """Accepted and rejected PII candidates whose words survived move with them to the new text
+    version, so an owner's decision is not asked for again. Others stay on the old version, where
+    the PII service sees them as decided on a text that has changed."""
+    decided = list(
+        PiiCandidate.objects.filter(
+            document=document,
+            text_version=version,
+            status__in=(PiiCandidate.Status.ACCEPTED, PiiCandidate.Status.REJECTED),
+        )
+    )
+    carried = []
+    for candidate in decided:
+        span = offset_map.exact(candidate.start, candidate.end)
+        if span.intact:
+            candidate.start, candidate.end = span.start, span.end
+            candidate.text_version = document.text_version
+            carried.append(candidate)
+    PiiCandidate.objects.bulk_update(carried, ["start", "end", "text_version"])
 
 
 def _remap_turns(document: Document, offset_map: OffsetMap) -> int:

@@ -17,7 +17,6 @@ from django.db import transaction
 from django.db.models import F
 
 from observations import pii
-from observations.anchoring import OffsetMap
 from observations.models import (
     Document,
     FieldNote,
@@ -364,27 +363,12 @@ def _apply_document(
         candidate.key = entry
         result.replaced[candidate.kind] += 1
     PiiCandidate.objects.bulk_update([c for c, _, _ in chosen], ["status", "key"])
-    _carry_rejected(document, version, edit.offset_map)
 
     surfaces = {raw: entry.pseudonym for _, entry, raw in chosen}
     _scrub_quotes(document, surfaces)
     result.documents += 1
     result.excerpts_moved += edit.moved
     result.excerpts_flagged += edit.flagged
-
-
-def _carry_rejected(document: Document, version: int, offset_map: OffsetMap) -> None:
-    """Rejected candidates move with their words to the new version, so the owner is not asked
-    again about values they chose to keep."""
-    rejected = list(
-        document.pii_candidates.filter(status=PiiCandidate.Status.REJECTED, text_version=version)
-    )
-    for candidate in rejected:
-        span = offset_map.exact(candidate.start, candidate.end)
-        if span.intact:
-            candidate.start, candidate.end = span.start, span.end
-            candidate.text_version = document.text_version
-    PiiCandidate.objects.bulk_update(rejected, ["start", "end", "text_version"])
 
 
 def _rename_speakers(project: Project, keys: _Keys) -> int:

@@ -222,3 +222,26 @@ def test_accept_kind_accepts_only_pending_of_that_kind_when_used(team: Team) -> 
     assert changed == 2
     statuses = dict(document.pii_candidates.values_list("kind", "status").order_by("kind"))
     assert statuses["phone"] == "pending"
+
+
+def test_decided_candidates_follow_their_words_when_document_is_edited(team: Team) -> None:
+    from observations.services import document_set_text
+
+    text = "Call 07700 900123 or write to zoe@example.com today."
+    document = _document(team, text)
+    pii_detect(document=document, person_spans=[])
+    phone = document.pii_candidates.get(kind=PiiKind.PHONE)
+    email = document.pii_candidates.get(kind=PiiKind.EMAIL)
+    pii_services.pii_decide(candidate=phone, status="rejected", user=team.owner)
+    pii_services.pii_decide(candidate=email, status="accepted", user=team.owner)
+
+    edited = "Please " + text.replace("zoe@example.com", "zoe@example.org")
+    document_set_text(document=document, text=edited, user=team.owner)
+
+    phone.refresh_from_db()
+    email.refresh_from_db()
+    # The kept phone moved with its words to the new version: its decision still counts.
+    assert phone.text_version == document.text_version
+    assert edited[phone.start : phone.end] == "07700 900123"
+    # The accepted e-mail's words changed: it stays on the old version, never moved blindly.
+    assert email.text_version == document.text_version - 1
