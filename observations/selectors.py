@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F, Q, QuerySet
 
 from observations import search
-from observations.models import Document, FieldNote, ObservationSession, SpeakerTurn
+from observations.models import Document, FieldNote, ObservationSession, Sentence, SpeakerTurn
 from research.models import Project
 from research.permissions import access_object
 
@@ -271,3 +271,12 @@ def document_reader(*, project: Project, pk: object) -> Reader:
             .order_by("document_start", "id")
         )
     return Reader(document=document, turns=turns, notes=notes)
+
+
+def sentence_list(*, document: Document) -> QuerySet[Sentence]:
+    """The document's sentences in text order, as the last NLP ingest stored them.
+
+    They belong to `document.nlp_version`; when that is behind `document.text_version`, the
+    offsets refer to an older text and a new ingest is on its way.
+    """
+    return document.sentences.order_by("index")
