@@ -15,6 +15,7 @@ database must be empty and disposable (it is migrated and filled).
 import argparse
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import time
@@ -190,7 +191,7 @@ def main() -> None:
     print(f"ratio app/raw {ratio:.3f} wall-clock, {cpu_ratio:.3f} cpu  (target <= 1.25)")
     print(f"process peak  {timed_rss:.0f} MiB RSS after the timed runs (model, corpus, both paths)")
     if url.startswith("sqlite:///") and "verbatim-bench-" in url:
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+        shutil.rmtree(Path(url.removeprefix("sqlite:///")).parent, ignore_errors=True)
 
 
 if __name__ == "__main__":
