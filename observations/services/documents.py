@@ -6,7 +6,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import DataError, OperationalError, transaction
 
 from observations.models import Document, ObservationSession, SpeakerTurn
 from observations.services.sessions import check_member
@@ -16,6 +16,25 @@ from research.models import Job, Participant, Project, User
 from research.validation import check_in_project, reject_unknown
 
 DOCUMENT_FIELDS = ("title", "kind", "participant", "session", "recorded_at")
+TOO_MANY_WORDS = (
+    "This text has too many different words for the search index (PostgreSQL keeps at most 1 MB "
+    "of distinct words per document); split it into smaller documents."
+)
+
+
+def save_document_text(document: Document, *, update_fields: list[str] | None = None) -> None:
+    """Save a document whose text is new or changed.
+
+    On PostgreSQL the full-text index (migration 0004) refuses a text whose distinct words need
+    more than 1 MB; that is bad input, so it becomes a `ValidationError` on `text`, not a 500.
+    """
+    try:
+        with transaction.atomic():
+            document.save(update_fields=update_fields)
+    except (DataError, OperationalError) as exc:  # psycopg: ProgramLimitExceeded
+        if "tsvector" in str(exc):
+            raise ValidationError({"text": TOO_MANY_WORDS}) from None
+        raise
 
 
 @dataclass(frozen=True)
@@ -94,7 +113,7 @@ def document_create(
         recorded_at=recorded_at,
     )
     document.full_clean(exclude=["project", "created_by", "participant", "session"])
-    document.save()
+    save_document_text(document)
     SpeakerTurn.objects.bulk_create(
         SpeakerTurn(document=document, index=index, **turn.__dict__)
         for index, turn in enumerate(turns or [])

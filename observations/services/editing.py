@@ -9,7 +9,7 @@ from django.db import transaction
 
 from observations.anchoring import OffsetMap, text_edit_hooks
 from observations.models import Document, FieldNote, PiiCandidate, Sentence, SpeakerTurn
-from observations.services.documents import document_queue_processing
+from observations.services.documents import document_queue_processing, save_document_text
 from observations.text import normalise_text
 from research.models import Job, User
 
@@ -61,7 +61,9 @@ def document_set_text(*, document: Document, text: str, user: User | None = None
     document.char_count = len(new_text)
     document.text_version = stored.text_version + 1
     document.status = Document.Status.PENDING
-    document.save(update_fields=["text", "char_count", "text_version", "status", "updated_at"])
+    save_document_text(
+        document, update_fields=["text", "char_count", "text_version", "status", "updated_at"]
+    )
 
     turns_removed = _remap_turns(document, offset_map)
     if document.kind == Document.Kind.FIELD_NOTES and document.session_id is not None:

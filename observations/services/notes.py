@@ -34,7 +34,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from observations.models import Document, FieldNote, ObservationSession
-from observations.services.documents import document_create, document_queue_processing
+from observations.services.documents import (
+    document_create,
+    document_queue_processing,
+    save_document_text,
+)
 from observations.services.sessions import field_notes_title
 from observations.text import normalise_text
 from research.models import Participant, User
@@ -113,7 +117,9 @@ def _append(session: ObservationSession, note: FieldNote, author: User) -> None:
         document.char_count = len(document.text)
         document.text_version += 1
         document.status = Document.Status.PENDING
-        document.save(update_fields=["text", "char_count", "text_version", "status", "updated_at"])
+        save_document_text(
+            document, update_fields=["text", "char_count", "text_version", "status", "updated_at"]
+        )
         document_queue_processing(document=document, user=author)
     note.document_end = note.document_start + len(note.text)
     note.save(update_fields=["document_start", "document_end"])

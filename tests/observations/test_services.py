@@ -151,3 +151,24 @@ def test_note_create_strips_text_and_refuses_when_empty(team):
     assert note.text == "Queue of 6"
     with pytest.raises(ValidationError):
         services.note_create(session=session, author=team.researcher, observed_at=START, text=" ")
+
+
+def test_document_create_gives_text_error_when_too_many_distinct_words_for_search_index(team):
+    import random
+
+    from django.db import connection
+
+    rng = random.Random(7)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    # ~190,000 distinct made-up words: far over PostgreSQL's 1 MB tsvector limit.
+    text = " ".join("".join(rng.choice(letters) for _ in range(9)) for _ in range(190_000))
+    if connection.vendor == "postgresql":
+        with pytest.raises(ValidationError) as error:
+            services.document_create(project=team.project, creator=team.owner, title="D", text=text)
+        assert "search index" in error.value.message_dict["text"][0]
+        assert not Document.objects.filter(project=team.project).exists()
+    else:  # SQLite has no such index: the text is stored
+        document, _ = services.document_create(
+            project=team.project, creator=team.owner, title="D", text=text
+        )
+        assert document.char_count == len(text)
