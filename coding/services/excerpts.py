@@ -1,0 +1,97 @@
+"""Writes to excerpts: one coder's application of a code to a span of a document."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from coding.models import Code, Excerpt
+from observations.models import Document
+from research.models import User
+from research.validation import check_in_project
+
+
+def _check_span(document: Document, start: int, end: int) -> str:
+    if not 0 <= start < end:
+        raise ValidationError({"start": "Need 0 <= start < end."})
+    if end > len(document.text):
+        raise ValidationError(
+            {"end": f"End {end} is beyond the document's {len(document.text)} characters."}
+        )
+    quote = document.text[start:end]
+    if not quote.strip():
+        raise ValidationError({"start": "The selected span holds only white space."})
+    return quote
+
+
+@transaction.atomic
+def excerpt_create(
+    *,
+    document: Document,
+    code: Code,
+    start: int,
+    end: int,
+    coder: User,
+    memo: str = "",
+    text: str | None = None,
+) -> Excerpt:
+    """Apply `code` to `[start, end)` of `document` and store the quote.
+
+    If the caller sends the `text` it saw, it must equal the document's text at that span, so a
+    client working from a stale copy cannot code the wrong words.
+    """
+    check_in_project(document.project, "code", code)
+    if code.is_archived:
+        raise ValidationError({"code": f"{code.name!r} is archived."})
+    quote = _check_span(document, start, end)
+    if text is not None and text != quote:
+        raise ValidationError({"text": "Does not match the document at these offsets."})
+    return Excerpt.objects.create(
+        project=document.project,
+        document=document,
+        code=code,
+        start=start,
+        end=end,
+        text=quote,
+        coder=coder,
+        memo=memo,
+    )
+
+
+@transaction.atomic
+def excerpt_update(
+    *,
+    excerpt: Excerpt,
+    code: Code | None = None,
+    start: int | None = None,
+    end: int | None = None,
+    memo: str | None = None,
+    needs_review: bool | None = None,
+) -> Excerpt:
+    """Change an excerpt's code, span or memo; a new span is re-checked and its quote re-copied.
+
+    `needs_review=False` accepts the anchoring a text edit left (after any new span): the flag and
+    reason are cleared and the quote re-copied from the current text. Only an edit sets the flag.
+    """
+    if needs_review:
+        raise ValidationError(
+            {"needs_review": "Only an edit of the document flags an excerpt; send false to clear."}
+        )
+    if code is not None:
+        check_in_project(excerpt.project, "code", code)
+        excerpt.code = code
+    if start is not None or end is not None or needs_review is False:
+        excerpt.start = excerpt.start if start is None else start
+        excerpt.end = excerpt.end if end is None else end
+        excerpt.text = _check_span(excerpt.document, excerpt.start, excerpt.end)
+    if needs_review is False:
+        excerpt.needs_review = False
+        excerpt.review_reason = ""
+    if memo is not None:
+        excerpt.memo = memo
+    excerpt.save()
+    return excerpt
+
+
+@transaction.atomic
+def excerpt_delete(*, excerpt: Excerpt) -> None:
+    """Delete an excerpt."""
+    excerpt.delete()
