@@ -2,12 +2,22 @@
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
 
 from coding import selectors, services
 from coding.models import Code, Excerpt, Memo
-from research.api.base import ProjectRelatedField, ServiceViewSet, request_user
+from observations.models import Document
+from research.api.base import (
+    ProjectRelatedField,
+    ProjectScopedViewSet,
+    ServiceViewSet,
+    request_user,
+)
 from research.models import User
 from research.permissions import access_own_work
 from research.roles import Capability
@@ -19,6 +29,9 @@ class CodeSerializer(serializers.ModelSerializer[Code]):
     )
     patterns = serializers.ListField(required=False)
     excerpt_count = serializers.IntegerField(read_only=True)
+    participant_count = serializers.IntegerField(
+        read_only=True, help_text="Distinct participants of the documents its excerpts are in."
+    )
 
     class Meta:
         model = Code
@@ -35,6 +48,7 @@ class CodeSerializer(serializers.ModelSerializer[Code]):
             "position",
             "is_archived",
             "excerpt_count",
+            "participant_count",
             "created_at",
             "updated_at",
         )
@@ -144,10 +158,10 @@ class CodeViewSet(ServiceViewSet):
         )
 
     def update_object(self, obj: Code, data: dict[str, Any]) -> Code:
-        return services.code_update(code=obj, **data)
+        return services.code_update(code=obj, user=request_user(self.request), **data)
 
     def delete_object(self, obj: Code) -> None:
-        services.code_delete(code=obj)
+        services.code_delete(code=obj, user=request_user(self.request))
 
 
 class ExcerptFilter(filters.FilterSet):
@@ -175,6 +189,11 @@ class ExcerptViewSet(ServiceViewSet):
 
     def create_object(self, data: dict[str, Any]) -> Excerpt:
         return services.excerpt_create(coder=request_user(self.request), **data)
+
+    def perform_create(self, serializer: serializers.BaseSerializer[Any]) -> None:
+        # The new excerpt holds the code, coder and document it was made from: no refetch,
+        # so saving from the workspace stays within its query budget.
+        serializer.instance = self.create_object(dict(serializer.validated_data))
 
     def update_object(self, obj: Excerpt, data: dict[str, Any]) -> Excerpt:
         access_own_work(self.access, obj.coder_id)
@@ -204,3 +223,126 @@ class MemoViewSet(ServiceViewSet):
     def delete_object(self, obj: Memo) -> None:
         access_own_work(self.access, obj.author_id)
         services.memo_delete(memo=obj)
+
+
+# --- workspace area ---
+
+_TURN_FIELDS: dict[str, Any] = {
+    "id": serializers.IntegerField(),
+    "index": serializers.IntegerField(),
+    "speaker": serializers.CharField(),
+    "participant": serializers.CharField(allow_null=True, help_text="Pseudonym."),
+    "interviewer": serializers.CharField(allow_null=True, help_text="Username."),
+    "start": serializers.IntegerField(),
+    "end": serializers.IntegerField(),
+    "started_at_ms": serializers.IntegerField(allow_null=True),
+    "ended_at_ms": serializers.IntegerField(allow_null=True),
+}
+_NOTE_FIELDS: dict[str, Any] = {
+    "id": serializers.IntegerField(),
+    "kind": serializers.CharField(),
+    "observed_at": serializers.DateTimeField(),
+    "participant": serializers.CharField(allow_null=True, help_text="Pseudonym."),
+    "start": serializers.IntegerField(),
+    "end": serializers.IntegerField(),
+}
+_EXCERPT_FIELDS: dict[str, Any] = {
+    "id": serializers.IntegerField(),
+    "code": serializers.IntegerField(),
+    "start": serializers.IntegerField(),
+    "end": serializers.IntegerField(),
+    "coder": serializers.CharField(help_text="Username."),
+    "memo": serializers.CharField(),
+    "needs_review": serializers.BooleanField(),
+    "review_reason": serializers.CharField(),
+    "created_at": serializers.DateTimeField(),
+}
+_CODE_FIELDS: dict[str, Any] = {
+    "id": serializers.IntegerField(),
+    "parent": serializers.IntegerField(allow_null=True),
+    "name": serializers.CharField(),
+    "color": serializers.CharField(),
+    "is_archived": serializers.BooleanField(),
+    "description": serializers.CharField(),
+}
+_MEMO_FIELDS: dict[str, Any] = {
+    "id": serializers.IntegerField(),
+    "title": serializers.CharField(),
+    "text": serializers.CharField(),
+    "author": serializers.CharField(help_text="Username."),
+    "excerpt": serializers.IntegerField(allow_null=True),
+    "code": serializers.IntegerField(allow_null=True),
+    "created_at": serializers.DateTimeField(),
+    "updated_at": serializers.DateTimeField(),
+}
+_WORKSPACE = inline_serializer(
+    "Workspace",
+    {
+        "document": inline_serializer(
+            "WorkspaceDocument",
+            {
+                "id": serializers.IntegerField(),
+                "title": serializers.CharField(),
+                "kind": serializers.CharField(),
+                "text": serializers.CharField(),
+                "text_version": serializers.IntegerField(),
+            },
+        ),
+        "turns": inline_serializer("WorkspaceTurn", _TURN_FIELDS, many=True),
+        "field_notes": inline_serializer("WorkspaceFieldNote", _NOTE_FIELDS, many=True),
+        "excerpts": inline_serializer("WorkspaceExcerpt", _EXCERPT_FIELDS, many=True),
+        "codes": inline_serializer("WorkspaceCode", _CODE_FIELDS, many=True),
+        "recent_codes": serializers.ListField(
+            child=serializers.IntegerField(), help_text="Your most recently applied first."
+        ),
+        "memos": inline_serializer("WorkspaceMemo", _MEMO_FIELDS, many=True),
+        "coders": inline_serializer(
+            "WorkspaceCoder",
+            {"id": serializers.IntegerField(), "username": serializers.CharField()},
+            many=True,
+        ),
+    },
+)
+
+
+def _flag(request: Request, name: str) -> bool:
+    return request.query_params.get(name, "") in ("1", "true", "yes")
+
+
+class WorkspaceView(ProjectScopedViewSet):
+    """One document with everything the coding workspace shows, in constant queries.
+
+    Speaker turns or field-note ranges, every excerpt (optionally filtered), the flat codebook,
+    your recent codes, the document's memos and who coded it. Offsets as everywhere: `str`
+    indices into `document.text`, end exclusive.
+    """
+
+    queryset = Document.objects.none()  # for the schema only; the selector starts from the project
+    pagination_class = None
+    filter_backends: list[Any] = []
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("coder", str, description="Only this coder's excerpts (username)."),
+            OpenApiParameter("code", int, description="Only this code's excerpts."),
+            OpenApiParameter("descendants", bool, description="With code: its subtree too."),
+            OpenApiParameter("mine", bool, description="Blind mode: only your own excerpts."),
+        ],
+        responses=_WORKSPACE,
+    )
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        raw_code = request.query_params.get("code") or None
+        try:
+            code = int(raw_code) if raw_code is not None else None
+        except ValueError:
+            raise DjangoValidationError({"code": "Give a code id (a whole number)."}) from None
+        payload = selectors.document_workspace(
+            project=self.project,
+            document_id=kwargs["pk"],
+            user=request_user(request),
+            coder=request.query_params.get("coder") or None,
+            code=code,
+            descendants=_flag(request, "descendants"),
+            mine=_flag(request, "mine"),
+        )
+        return Response(payload)
