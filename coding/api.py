@@ -29,9 +29,6 @@ class CodeSerializer(serializers.ModelSerializer[Code]):
     )
     patterns = serializers.ListField(required=False)
     excerpt_count = serializers.IntegerField(read_only=True)
-    participant_count = serializers.IntegerField(
-        read_only=True, help_text="Distinct participants of the documents its excerpts are in."
-    )
 
     class Meta:
         model = Code
@@ -48,7 +45,6 @@ class CodeSerializer(serializers.ModelSerializer[Code]):
             "position",
             "is_archived",
             "excerpt_count",
-            "participant_count",
             "created_at",
             "updated_at",
         )
@@ -158,10 +154,10 @@ class CodeViewSet(ServiceViewSet):
         )
 
     def update_object(self, obj: Code, data: dict[str, Any]) -> Code:
-        return services.code_update(code=obj, user=request_user(self.request), **data)
+        return services.code_update(code=obj, **data)
 
     def delete_object(self, obj: Code) -> None:
-        services.code_delete(code=obj, user=request_user(self.request))
+        services.code_delete(code=obj)
 
 
 class ExcerptFilter(filters.FilterSet):

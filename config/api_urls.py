@@ -5,8 +5,6 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import SimpleRouter
 
 from coding.api import CodeViewSet, ExcerptViewSet, MemoViewSet, WorkspaceView
-from coding.codebook_api import codebook_routes
-from coding.invivo_api import InVivoView
 from observations.api import DocumentViewSet, NoteViewSet, SearchView, SessionViewSet
 from observations.pii_api import (
     PiiApplyViewSet,
@@ -39,8 +37,6 @@ urlpatterns = [
     *scoped_routes("codes", CodeViewSet, "code"),
     *scoped_routes("excerpts", ExcerptViewSet, "excerpt"),
     *scoped_routes("memos", MemoViewSet, "memo"),
-    # --- codebook area ---
-    *codebook_routes(),
     # --- imports area ---
     # --- documents, editing and search area ---
     path("projects/<slug:slug>/search/", SearchView.as_view({"get": "list"}), name="search"),
@@ -49,12 +45,6 @@ urlpatterns = [
         "projects/<slug:slug>/documents/<str:pk>/workspace/",
         WorkspaceView.as_view({"get": "retrieve"}),
         name="document-workspace",
-    ),
-    # --- workspace page area ---
-    path(
-        "projects/<slug:slug>/in-vivo/",
-        InVivoView.as_view({"post": "create"}),
-        name="in-vivo",
     ),
     # --- PII area ---
     *scoped_routes("pii/candidates", PiiCandidateViewSet, "pii-candidate"),
