@@ -29,6 +29,9 @@ class CodeSerializer(serializers.ModelSerializer[Code]):
     )
     patterns = serializers.ListField(required=False)
     excerpt_count = serializers.IntegerField(read_only=True)
+    participant_count = serializers.IntegerField(
+        read_only=True, help_text="Distinct participants of the documents its excerpts are in."
+    )
 
     class Meta:
         model = Code
@@ -45,6 +48,7 @@ class CodeSerializer(serializers.ModelSerializer[Code]):
             "position",
             "is_archived",
             "excerpt_count",
+            "participant_count",
             "created_at",
             "updated_at",
         )
@@ -154,10 +158,10 @@ class CodeViewSet(ServiceViewSet):
         )
 
     def update_object(self, obj: Code, data: dict[str, Any]) -> Code:
-        return services.code_update(code=obj, **data)
+        return services.code_update(code=obj, user=request_user(self.request), **data)
 
     def delete_object(self, obj: Code) -> None:
-        services.code_delete(code=obj)
+        services.code_delete(code=obj, user=request_user(self.request))
 
 
 class ExcerptFilter(filters.FilterSet):

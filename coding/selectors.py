@@ -17,17 +17,28 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, JSONObject
 
-from coding.models import Code, Excerpt, Memo
+from coding.models import Code, CodebookChange, Excerpt, Memo
 from observations.models import Document
 from research.models import Project, User
 from research.permissions import access_object
 
 
 def code_list(*, project: Project) -> QuerySet[Code]:
-    """The project's codebook, each code with `excerpt_count` (its own excerpts only)."""
-    return project.codes.annotate(excerpt_count=Count("excerpts")).order_by(
-        "position", "name", "id"
-    )
+    """The project's codebook in one query, each code with `excerpt_count` (its own excerpts
+    only) and `participant_count`: distinct participants of the documents those excerpts are in.
+
+    Participants are counted through `Document.participant` only; a group interview's speaker
+    turns naming other participants are not counted yet.
+    """
+    return project.codes.annotate(
+        excerpt_count=Count("excerpts", distinct=True),
+        participant_count=Count("excerpts__document__participant", distinct=True),
+    ).order_by("position", "name", "id")
+
+
+def codebook_history(*, project: Project) -> QuerySet[CodebookChange]:
+    """The project's codebook changes, newest first, with who did and undid them."""
+    return project.codebook_changes.select_related("user", "undone_by").order_by("-id")
 
 
 def excerpt_list(*, project: Project) -> QuerySet[Excerpt]:

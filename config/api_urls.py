@@ -5,6 +5,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import SimpleRouter
 
 from coding.api import CodeViewSet, ExcerptViewSet, MemoViewSet, WorkspaceView
+from coding.codebook_api import codebook_routes
 from observations.api import DocumentViewSet, NoteViewSet, SearchView, SessionViewSet
 from observations.pii_api import (
     PiiApplyViewSet,
@@ -37,6 +38,8 @@ urlpatterns = [
     *scoped_routes("codes", CodeViewSet, "code"),
     *scoped_routes("excerpts", ExcerptViewSet, "excerpt"),
     *scoped_routes("memos", MemoViewSet, "memo"),
+    # --- codebook area ---
+    *codebook_routes(),
     # --- imports area ---
     # --- documents, editing and search area ---
     path("projects/<slug:slug>/search/", SearchView.as_view({"get": "list"}), name="search"),

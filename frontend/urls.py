@@ -4,6 +4,7 @@ from django.urls import URLPattern, path
 
 from frontend import views
 from frontend.areas import documents, imports, pii, sessions
+from frontend.areas import workspace as workspace_area
 
 app_name = "frontend"
 
@@ -24,3 +25,4 @@ urlpatterns += sessions.urlpatterns
 urlpatterns += imports.urlpatterns
 urlpatterns += documents.urlpatterns
 urlpatterns += pii.urlpatterns
+urlpatterns += workspace_area.urlpatterns

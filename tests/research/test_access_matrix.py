@@ -9,6 +9,7 @@ so a future route cannot slip in untested.
 import pytest
 from django.urls import reverse
 
+from coding.models import CodebookChange
 from observations.models import PiiCandidate, PiiKnownName
 from research.models import Job
 from research.roles import Capability, Role
@@ -62,6 +63,15 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "frontend:session-capture": {"GET": C.READ, "POST": C.CAPTURE},
     "frontend:journey-stages": {"GET": C.READ, "POST": C.CAPTURE},
     "frontend:session-note": {"POST": C.CAPTURE},
+    # --- codebook area ---
+    "api:code-merge": {"POST": C.EDIT_CODEBOOK},
+    "api:code-split": {"POST": C.EDIT_CODEBOOK},
+    "api:code-archive": {"POST": C.EDIT_CODEBOOK},
+    "api:code-unarchive": {"POST": C.EDIT_CODEBOOK},
+    "api:codebook-history-list": {},
+    "api:codebook-history-undo": {"POST": C.EDIT_CODEBOOK},
+    "api:codebook-export": {},
+    "api:codebook-import": {"POST": C.EDIT_CODEBOOK},
     # --- imports area ---
     "frontend:import": {"GET": C.IMPORT, "POST": C.IMPORT},
     "frontend:import-review": {"GET": C.IMPORT, "POST": C.IMPORT},
@@ -122,6 +132,12 @@ def build_kwargs(
     objects["candidate"] = objects["pii-candidate"]  # page routes say `candidate_id`
     objects["known_name"] = objects["pii-known-name"]
     objects["document-workspace"] = document  # workspace area: the pk names the document
+    # codebook area: code actions name the code; undo names a recorded change
+    for action in ("merge", "split", "archive", "unarchive"):
+        objects[f"code-{action}"] = objects["code"]
+    objects["codebook-history-undo"] = CodebookChange.objects.create(
+        project=project, action="update", summary="A test change.", before={}, after={}
+    )
     values: dict[str, object] = {}
     for name in kwargs:
         if name == "slug":
