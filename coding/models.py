@@ -131,3 +131,48 @@ class Memo(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.text[:40]
+
+
+class CodebookChange(models.Model):
+    """One recorded change of the codebook: who, when, what, and the rows before and after.
+
+    `before`/`after` hold `{"codes": [...], "excerpts": [...], "memos": [...]}`: complete rows of
+    every code and excerpt the change touched (memos: only their links), so undo can restore the
+    earlier state exactly. A row in `before` but not `after` was deleted; the reverse, created.
+    """
+
+    class Action(models.TextChoices):
+        CREATE = "create", "Create"
+        RENAME = "rename", "Rename"
+        UPDATE = "update", "Update"
+        MOVE = "move", "Move"
+        MERGE = "merge", "Merge"
+        SPLIT = "split", "Split"
+        ARCHIVE = "archive", "Archive"
+        UNARCHIVE = "unarchive", "Unarchive"
+        DELETE = "delete", "Delete"
+        IMPORT = "import", "Import"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="codebook_changes")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    code = models.ForeignKey(
+        Code, null=True, blank=True, on_delete=models.SET_NULL, related_name="changes"
+    )
+    summary = models.CharField(max_length=500)
+    before = models.JSONField(default=dict)
+    after = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-id"]
+        indexes: ClassVar = [models.Index(fields=["project", "-id"])]
+
+    def __str__(self) -> str:
+        return self.summary

@@ -6,7 +6,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from coding.models import DEFAULT_CODE_COLOR, Code
+from coding.models import DEFAULT_CODE_COLOR, Code, CodebookChange
+from coding.services.history import change_record, snapshot
 from research.models import Project, User
 from research.validation import check_in_project, reject_unknown
 
@@ -60,7 +61,10 @@ def code_create(
     color: str = DEFAULT_CODE_COLOR,
     **fields: Any,
 ) -> Code:
-    """Add a code to the codebook; names are unique (ignoring case) among siblings."""
+    """Add a code to the codebook; names are unique (ignoring case) among siblings.
+
+    The creation is recorded in the codebook's history with `creator` as who did it.
+    """
     reject_unknown(fields, CODE_FIELDS)
     code = Code(
         project=project,
@@ -73,23 +77,65 @@ def code_create(
     )
     _check_code(code)
     code.save()
+    where = f" under {parent.name!r}" if parent else ""
+    change_record(
+        project=project,
+        user=creator,
+        action=CodebookChange.Action.CREATE,
+        code=code,
+        summary=f"Created {code.name!r}{where}.",
+        before=snapshot(),
+        after=snapshot(codes=[code.pk]),
+    )
     return code
 
 
+def _update_action(code: Code, before: dict[str, Any]) -> tuple[str, str]:
+    changed = {field for field, value in before.items() if getattr(code, field) != value}
+    name = before.get("name", code.name)
+    if changed == {"name"}:
+        return CodebookChange.Action.RENAME, f"Renamed {name!r} to {code.name!r}."
+    if changed and changed <= {"parent", "position"}:
+        where = f"under {code.parent.name!r}" if code.parent else "to the top level"
+        return CodebookChange.Action.MOVE, f"Moved {code.name!r} {where}."
+    if changed == {"is_archived"}:
+        if code.is_archived:
+            return CodebookChange.Action.ARCHIVE, f"Archived {code.name!r}."
+        return CodebookChange.Action.UNARCHIVE, f"Unarchived {code.name!r}."
+    fields = ", ".join(sorted(field.replace("_", " ") for field in changed)) or "nothing"
+    return CodebookChange.Action.UPDATE, f"Changed {fields} of {code.name!r}."
+
+
 @transaction.atomic
-def code_update(*, code: Code, **changes: Any) -> Code:
-    """Rename, move, recolour or describe a code. Moving under itself or a descendant is refused."""
+def code_update(*, code: Code, user: User | None = None, **changes: Any) -> Code:
+    """Rename, move, recolour, describe or archive a code; recorded in the history as done by
+    `user`. Moving under itself or a descendant is refused."""
     reject_unknown(changes, CODE_FIELDS)
+    old = snapshot(codes=[code.pk])
+    before = {field: getattr(code, field) for field in changes}
     for field, value in changes.items():
         setattr(code, field, value)
     _check_code(code)
     code.save()
+    action, summary = _update_action(code, before)
+    change_record(
+        project=code.project,
+        user=user,
+        action=action,
+        code=code,
+        summary=summary,
+        before=old,
+        after=snapshot(codes=[code.pk]),
+    )
     return code
 
 
 @transaction.atomic
-def code_delete(*, code: Code) -> None:
-    """Delete a code that has no excerpts and no child codes; otherwise say what depends on it."""
+def code_delete(*, code: Code, user: User | None = None) -> None:
+    """Delete a code that has no excerpts and no child codes; otherwise say what depends on it.
+
+    Memos about the code go with it, as before; undo brings back the code, not those memos.
+    """
     excerpts = code.excerpts.count()
     children = code.children.count()
     if excerpts or children:
@@ -101,4 +147,12 @@ def code_delete(*, code: Code) -> None:
                 )
             }
         )
+    change_record(
+        project=code.project,
+        user=user,
+        action=CodebookChange.Action.DELETE,
+        summary=f"Deleted {code.name!r}.",
+        before=snapshot(codes=[code.pk]),
+        after=snapshot(),
+    )
     code.delete()

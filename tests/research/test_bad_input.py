@@ -101,6 +101,8 @@ BAD: dict[str, tuple[str, list[tuple[dict, str]]]] = {
             ({"code": "CODE", "start": 0, "end": 5}, "document"),
         ],
     ),
+    # --- codebook area ---
+    "api:codebook-history-list": ("coding.CodebookChange", []),  # read-only list
     # --- imports area ---
     # --- PII area ---
     "api:pii-candidate-list": ("observations.PiiCandidate", []),  # read-only list

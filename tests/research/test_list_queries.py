@@ -5,6 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from coding.models import CodebookChange
 from observations.models import PiiCandidate, PiiKeyEntry, PiiKnownName
 from research.roles import Role
 from tests.conftest import Team, client_for
@@ -62,6 +63,18 @@ def _add_rows(resource: str, team: Team, n: int) -> dict[str, object]:
             ExcerptFactory.create(document=document, coder=team.coder)
     elif resource == "memo":
         MemoFactory.create_batch(n, project=project, author=team.coder)
+    # --- codebook area ---
+    elif resource == "codebook-history":
+        for _ in range(n):
+            code = CodeFactory.create(project=project)
+            CodebookChange.objects.create(
+                project=project,
+                user=team.researcher,
+                undone_by=team.owner,
+                code=code,
+                action="create",
+                summary="Created a code.",
+            )
     # --- PII area ---
     elif resource == "pii-candidate":
         document = DocumentFactory.create(project=project)
