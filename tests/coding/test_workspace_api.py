@@ -251,9 +251,12 @@ def test_workspace_queries_stay_the_same_when_document_is_large(
 
     small_count, _, _ = _queries(team.coder, _url(team, small["doc"]))
     large_count, sql, response = _queries(long.coders[0], _url(team, long.document))
-    started = time.perf_counter()
-    response = client_for(long.coders[0]).get(_url(team, long.document))
-    elapsed = time.perf_counter() - started
+    client, timings = client_for(long.coders[0]), []
+    for _ in range(5):
+        started = time.perf_counter()
+        response = client.get(_url(team, long.document))
+        timings.append(time.perf_counter() - started)
+    elapsed = sorted(timings)[len(timings) // 2]
 
     assert large_count == small_count <= MAX_QUERIES, "\n".join(sql)
     data = response.json()
@@ -262,8 +265,9 @@ def test_workspace_queries_stay_the_same_when_document_is_large(
     assert len(data["document"]["text"].split()) == 50_000
     print(
         f"\nlarge workspace ({connection.vendor}): {large_count} queries, "
-        f"{len(response.content):,} bytes, {elapsed * 1000:.0f} ms server time "
-        f"(test client, one request); data built in {built:.1f} s"
+        f"{len(response.content):,} bytes, server time median {elapsed * 1000:.0f} ms "
+        f"(min {min(timings) * 1000:.0f} ms, 5 requests through the test client); "
+        f"data built in {built:.1f} s"
     )
 
 
@@ -305,6 +309,7 @@ def test_excerpt_create_uses_at_most_six_queries_when_coder_saves(
     # outside one): transaction control, not a query. Everything else counts, auth included.
     queries = [sql for sql in statements if not TRANSACTION_CONTROL.match(sql)]
     assert len(queries) <= MAX_QUERIES, "\n".join(statements)
+    print(f"\nexcerpt create: {len(queries)} queries, {len(statements)} statements")
     assert len(statements) - len(queries) <= 2, "\n".join(statements)
 
 
@@ -326,6 +331,7 @@ def test_excerpt_list_queries_are_constant_when_document_has_more_excerpts(
 
     assert response.status_code == 200
     assert len(many) == len(few) <= MAX_QUERIES, "\n".join(q["sql"] for q in many.captured_queries)
+    print(f"\nexcerpt list ?document=: {len(many)} queries")
     body = response.json()
     assert (body.get("count") or len(body)) == 23
     assert json.dumps(body)
