@@ -3,7 +3,7 @@
 from django.urls import URLPattern, path
 
 from frontend import views
-from frontend.areas import documents, imports, pii, sessions
+from frontend.areas import codebook, documents, imports, pii, sessions
 from frontend.areas import workspace as workspace_area
 
 app_name = "frontend"
@@ -26,3 +26,4 @@ urlpatterns += imports.urlpatterns
 urlpatterns += documents.urlpatterns
 urlpatterns += pii.urlpatterns
 urlpatterns += workspace_area.urlpatterns
+urlpatterns += codebook.urlpatterns

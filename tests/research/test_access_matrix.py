@@ -82,6 +82,14 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "frontend:search": {},
     # --- workspace area ---
     "api:document-workspace": {},
+    # --- codebook page area ---
+    "frontend:codebook": {"GET": C.READ, "POST": C.EDIT_CODEBOOK},
+    "frontend:codebook-code": {"POST": C.EDIT_CODEBOOK},
+    "frontend:codebook-merge": {"GET": C.EDIT_CODEBOOK, "POST": C.EDIT_CODEBOOK},
+    "frontend:codebook-split": {"GET": C.EDIT_CODEBOOK, "POST": C.EDIT_CODEBOOK},
+    "frontend:codebook-undo": {"POST": C.EDIT_CODEBOOK},
+    "frontend:codebook-export": {"GET": C.READ},
+    "frontend:codebook-import": {"POST": C.EDIT_CODEBOOK},
     # --- PII area ---
     # Owner-only, reads included: candidates show detected values, the key table real ones.
     "api:pii-candidate-list": {"GET": C.MANAGE_PROJECT},
