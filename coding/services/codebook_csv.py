@@ -170,7 +170,7 @@ def codebook_import_csv(*, project: Project, user: User | None, data: bytes) -> 
                 changed = True
         if row.get("color") and code.color != row["color"]:
             code.color, changed = row["color"], True
-        if "archived" in row and code.is_archived != (row["archived"].lower() in _TRUE):
+        if row.get("archived") and code.is_archived != (row["archived"].lower() in _TRUE):
             code.is_archived, changed = row["archived"].lower() in _TRUE, True
         if changed:
             _save(code, number, "description")

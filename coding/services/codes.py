@@ -117,6 +117,8 @@ def code_update(*, code: Code, user: User | None = None, **changes: Any) -> Code
         setattr(code, field, value)
     _check_code(code)
     code.save()
+    if all(getattr(code, field) == value for field, value in before.items()):
+        return code  # nothing changed: nothing to record or undo
     action, summary = _update_action(code, before)
     change_record(
         project=code.project,

@@ -1,6 +1,7 @@
 """Codebook operations (merge, split, archive, move, delete), their history, and exact undo."""
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -233,5 +234,5 @@ def test_code_list_counts_excerpts_and_participants_in_one_query_when_rows_grow(
         ExcerptFactory.create(document=document, code=code, coder=team.coder, start=2)
         CodeFactory.create(project=team.project, name=f"Extra {n}")
     assert count_queries() == first == 1
-    row = selectors.code_list(project=team.project).get(pk=code.pk)
+    row: Any = selectors.code_list(project=team.project).get(pk=code.pk)  # annotated
     assert (row.excerpt_count, row.participant_count) == (6, 3)
