@@ -236,3 +236,24 @@ def test_code_list_counts_excerpts_and_participants_in_one_query_when_rows_grow(
     assert count_queries() == first == 1
     row: Any = selectors.code_list(project=team.project).get(pk=code.pk)  # annotated
     assert (row.excerpt_count, row.participant_count) == (6, 3)
+
+
+def test_undo_refused_when_a_moved_excerpt_was_recoded_since(team, book):
+    new = services.code_split(
+        code=book["price"], excerpts=[book["dup"]], name="Shock", user=team.researcher
+    )
+    services.excerpt_update(excerpt=book["dup"], code=book["cost"])
+    with pytest.raises(ValidationError) as error:
+        services.codebook_undo(change=CodebookChange.objects.latest("id"), user=team.researcher)
+    assert "re-coded" in str(error.value)
+    assert Code.objects.filter(pk=new.pk).exists()
+    assert Excerpt.objects.get(pk=book["dup"].pk).code_id == book["cost"].pk
+
+
+def test_undo_refused_when_change_was_already_undone(team, book):
+    services.code_archive(code=book["cost"], user=team.researcher)
+    change = CodebookChange.objects.latest("id")
+    services.codebook_undo(change=change, user=team.researcher)
+    with pytest.raises(ValidationError) as error:
+        services.codebook_undo(change=change, user=team.researcher)
+    assert "already been undone" in str(error.value)
