@@ -88,3 +88,29 @@ def test_markup_in_code_name_renders_as_text_when_viewed(
     expect(page.locator("#codebook img")).to_have_count(0)
     page.wait_for_timeout(300)
     assert dialogs == []
+
+
+def test_rename_and_undo_update_in_place_when_researcher_uses_htmx(
+    team, live_server, page: Page, login
+) -> None:
+    code = CodeFactory.create(project=team.project, name="Porting delay")
+    url = _codebook(live_server, team) + f"?code={code.pk}"
+
+    login(page, "researcher1")
+    page.goto(url)
+    page.get_by_text("Edit name, colour and definition").click()
+    page.get_by_label("Name", exact=True).fill("Number porting delay")
+    page.get_by_label("Definition").fill("Waiting for the old number to move over.")
+    page.get_by_role("button", name="Save changes").click()
+
+    expect(page.locator("#codebook [role=status]")).to_contain_text("Saved “Number porting delay”")
+    expect(page.locator("#codebook [role=status]")).to_be_focused()  # codebook.js
+    expect(page.locator(".cb-history")).to_contain_text("Number porting delay")
+    assert page.url == url  # swapped in place, no page load
+    page.locator(".cb-history").get_by_role("button", name="Undo").click()
+
+    expect(page.locator("#codebook [role=status]")).to_contain_text("Undone")
+    expect(page.locator(".cb-tree")).to_contain_text("Porting delay")
+    code.refresh_from_db()
+    assert code.name == "Porting delay"
+    assert code.description == ""
