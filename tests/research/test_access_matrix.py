@@ -140,6 +140,7 @@ def build_kwargs(
     objects["candidate"] = objects["pii-candidate"]  # page routes say `candidate_id`
     objects["known_name"] = objects["pii-known-name"]
     objects["document-workspace"] = document  # workspace area: the pk names the document
+    objects["document-code"] = document  # workspace page area: the pk names the document
     # codebook area: code actions name the code; undo names a recorded change
     for action in ("merge", "split", "archive", "unarchive"):
         objects[f"code-{action}"] = objects["code"]

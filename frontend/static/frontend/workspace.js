@@ -203,61 +203,82 @@ const TEXTS = new WeakMap(); // .ws-text element -> its original text and code-p
 
 /** Paint every highlight in one pass: per text element, a list of segments between excerpt
  * boundaries, each a span with its own data-start, so selections inside highlights still map. */
-function paint() {
-  const root = $("ws-doc");
-  const excerpts = visibleExcerpts().slice().sort((x, y) => x.start - y.start || x.end - y.end);
-  const holders = Array.from(root.querySelectorAll(".ws-text"));
-  let k = 0; // first excerpt that may still reach the current holder
-  const active = [];
-  const coded = new Set();
-  for (const holder of holders) {
-    if (!TEXTS.has(holder)) TEXTS.set(holder, { text: holder.textContent, len: cpLength(holder.textContent) });
-    const { text, len: hLen } = TEXTS.get(holder);
-    const hStart = Number(holder.dataset.start);
-    const hEnd = hStart + hLen;
-    while (k < excerpts.length && excerpts[k].start < hEnd) active.push(excerpts[k++]);
-    for (let i = active.length - 1; i >= 0; i--) if (active[i].end <= hStart) active.splice(i, 1);
-    const here = active.filter((e) => e.start < hEnd && e.end > hStart);
-    const section = holder.closest(".ws-turn");
-    if (!here.length) {
-      if (holder.childElementCount || holder.dataset.painted) {
-        holder.textContent = text;
-        delete holder.dataset.painted;
-      }
-      if (section) paintStripes(section, []);
-      continue;
+function holderInfo(holder) {
+  if (!TEXTS.has(holder)) TEXTS.set(holder, { text: holder.textContent, len: cpLength(holder.textContent) });
+  return TEXTS.get(holder);
+}
+
+/** Paint one text element from the excerpts that touch it. */
+function paintHolder(holder, here) {
+  const { text, len } = holderInfo(holder);
+  const hStart = Number(holder.dataset.start);
+  const hEnd = hStart + len;
+  const section = holder.closest(".ws-turn");
+  if (section) section.classList.toggle("ws-turn--coded", here.length > 0);
+  if (!here.length) {
+    if (holder.dataset.painted) {
+      holder.textContent = text;
+      delete holder.dataset.painted;
     }
-    if (section) coded.add(section);
-    const cuts = new Set([hStart, hEnd]);
-    for (const e of here) {
-      cuts.add(Math.max(hStart, e.start));
-      cuts.add(Math.min(hEnd, e.end));
-    }
-    const points = Array.from(cuts).sort((x, y) => x - y);
-    const astral = /[\ud800-\udfff]/.test(text);
-    const unit = (cp) => (astral ? cpToUnit(text, cp - hStart) : cp - hStart);
-    const frag = document.createDocumentFragment();
-    for (let p = 0; p + 1 < points.length; p++) {
-      const a = points[p];
-      const b = points[p + 1];
-      const piece = text.slice(unit(a), unit(b));
-      const over = here.filter((e) => e.start <= a && e.end >= b);
-      if (!over.length) {
-        const plain = document.createElement("span");
-        plain.dataset.start = String(a);
-        plain.textContent = piece;
-        frag.appendChild(plain);
-        continue;
-      }
+    if (section) paintStripes(section, []);
+    return;
+  }
+  const cuts = new Set([hStart, hEnd]);
+  for (const e of here) {
+    cuts.add(Math.max(hStart, e.start));
+    cuts.add(Math.min(hEnd, e.end));
+  }
+  const points = Array.from(cuts).sort((x, y) => x - y);
+  const astral = /[\ud800-\udfff]/.test(text);
+  const unit = (cp) => (astral ? cpToUnit(text, cp - hStart) : cp - hStart);
+  const frag = document.createDocumentFragment();
+  for (let p = 0; p + 1 < points.length; p++) {
+    const a = points[p];
+    const b = points[p + 1];
+    const piece = text.slice(unit(a), unit(b));
+    const over = here.filter((e) => e.start <= a && e.end >= b);
+    if (!over.length) {
+      const plain = document.createElement("span");
+      plain.dataset.start = String(a);
+      plain.textContent = piece;
+      frag.appendChild(plain);
+    } else {
       frag.appendChild(segment(piece, a, over));
     }
-    holder.textContent = "";
-    holder.appendChild(frag);
-    holder.dataset.painted = "1";
-    if (section) paintStripes(section, here);
   }
-  $("ws-count").textContent = `${excerpts.length} excerpt${excerpts.length === 1 ? "" : "s"} shown`;
-  for (const s of root.querySelectorAll(".ws-turn")) s.classList.toggle("ws-turn--coded", coded.has(s));
+  holder.textContent = "";
+  holder.appendChild(frag);
+  holder.dataset.painted = "1";
+  if (section) paintStripes(section, here);
+}
+
+/** Paint every highlight in one pass: per text element, a list of segments between excerpt
+ * boundaries, each a span with its own data-start, so selections inside highlights still map.
+ * With `span` ({start, end}), only the text elements overlapping it are repainted (a save). */
+function paint(span) {
+  const root = $("ws-doc");
+  const visible = visibleExcerpts();
+  $("ws-count").textContent = `${visible.length} excerpt${visible.length === 1 ? "" : "s"} shown`;
+  const holders = Array.from(root.querySelectorAll(".ws-text"));
+  if (span) {
+    for (const holder of holders) {
+      const hStart = Number(holder.dataset.start);
+      const hEnd = hStart + holderInfo(holder).len;
+      if (hEnd <= span.start || hStart >= span.end) continue;
+      paintHolder(holder, visible.filter((e) => e.start < hEnd && e.end > hStart));
+    }
+    return;
+  }
+  const excerpts = visible.slice().sort((x, y) => x.start - y.start || x.end - y.end);
+  let k = 0; // the first excerpt not yet taken into `active`
+  let active = [];
+  for (const holder of holders) {
+    const hStart = Number(holder.dataset.start);
+    const hEnd = hStart + holderInfo(holder).len;
+    while (k < excerpts.length && excerpts[k].start < hEnd) active.push(excerpts[k++]);
+    active = active.filter((e) => e.end > hStart);
+    paintHolder(holder, active.filter((e) => e.start < hEnd));
+  }
 }
 
 function describe(over) {
@@ -452,19 +473,19 @@ async function applyCode(code) {
   closePicker();
   const temp = { id: -Date.now(), code: code.id, start, end, coder: state.user, memo: "", needs_review: false, review_reason: "" };
   state.data.excerpts.push(temp);
-  paint();
+  paint(temp);
   window.getSelection().removeAllRanges();
   const quote = picker.quote;
   try {
     const saved = await api("POST", "excerpts/", { document: state.docId, code: code.id, start, end });
     temp.id = saved.id;
     state.data.recent_codes = [code.id, ...(state.data.recent_codes || []).filter((id) => id !== code.id)].slice(0, 10);
-    paint();
+    paint(temp);
     announce(`Coded “${quote}” as ${code.name}`);
     window.workspaceLastSave = performance.now();
   } catch (error) {
     state.data.excerpts = state.data.excerpts.filter((e) => e !== temp);
-    paint();
+    paint(temp);
     showError(`Not saved: ${error.message}`);
   }
 }
@@ -558,14 +579,14 @@ function openPanel(mark) {
 async function updateExcerpt(excerpt, changes) {
   const before = { code: excerpt.code, memo: excerpt.memo };
   Object.assign(excerpt, changes);
-  paint();
+  paint(excerpt);
   try {
     await api("PATCH", `excerpts/${excerpt.id}/`, changes);
     const code = state.codes.get(excerpt.code);
     announce(`Saved the excerpt as ${code ? code.name : "its code"}`);
   } catch (error) {
     Object.assign(excerpt, before);
-    paint();
+    paint(excerpt);
     showError(`Not saved: ${error.message}`);
   }
 }
@@ -573,14 +594,14 @@ async function updateExcerpt(excerpt, changes) {
 async function deleteExcerpt(excerpt) {
   const index = state.data.excerpts.indexOf(excerpt);
   state.data.excerpts.splice(index, 1);
-  paint();
+  paint(excerpt);
   $("ws-panel-body").textContent = "Excerpt deleted.";
   try {
     await api("DELETE", `excerpts/${excerpt.id}/`);
     announce("Deleted the excerpt");
   } catch (error) {
     state.data.excerpts.splice(index, 0, excerpt);
-    paint();
+    paint(excerpt);
     showError(`Not deleted: ${error.message}`);
   }
 }
@@ -796,6 +817,7 @@ async function start() {
     const memoForm = $("ws-memo-form");
     if (memoForm) memoForm.addEventListener("submit", addMemo);
   }
+  window.workspaceReadyAt = performance.now();
   window.workspaceReady = true;
   document.documentElement.dataset.workspaceReady = "1";
 }
