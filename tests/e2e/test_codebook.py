@@ -114,3 +114,22 @@ def test_rename_and_undo_update_in_place_when_researcher_uses_htmx(
     code.refresh_from_db()
     assert code.name == "Porting delay"
     assert code.description == ""
+
+
+def test_drag_onto_another_code_moves_it_when_researcher_drops(
+    team, live_server, page: Page, login
+) -> None:
+    theme = CodeFactory.create(project=team.project, name="Human help")
+    loose = CodeFactory.create(project=team.project, name="Chatbot dead end")
+
+    login(page, "researcher1")
+    page.goto(_codebook(live_server, team))
+    page.locator(f'.cb-row[data-code="{loose.pk}"]').drag_to(
+        page.locator(f'.cb-row[data-code="{theme.pk}"]')
+    )
+
+    expect(page.locator("#codebook [role=status]")).to_contain_text(
+        "Moved “Chatbot dead end” under “Human help”"
+    )
+    loose.refresh_from_db()
+    assert loose.parent_id == theme.pk

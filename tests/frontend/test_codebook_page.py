@@ -68,6 +68,7 @@ def test_no_edit_controls_when_role_cannot_edit_codebook(team, client_as, role):
         assert marker not in html
     assert "Undo" not in html
     assert "Import codes" not in html
+    assert "data-move-url" not in html  # nothing to drag either
 
 
 @pytest.mark.parametrize("role", ["coder", "manager"])
