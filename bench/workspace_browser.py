@@ -191,6 +191,11 @@ def _drive(
             page.goto(page_url + "")
             page.wait_for_function("window.workspaceReady === true", timeout=60_000)
             page.screenshot(path=str(shots / "workspace-desktop.png"))
+            page.locator("mark.ws-hl").nth(3).focus()
+            page.keyboard.press("Enter")
+            page.screenshot(path=str(shots / "workspace-panel.png"))
+            page.evaluate(SAVE.replace("input.dispatchEvent", "return 0; //"), list(spans[-1]))
+            page.screenshot(path=str(shots / "workspace-picker.png"))
             phone = browser.new_context(
                 viewport={"width": 390, "height": 844}, storage_state=context.storage_state()
             ).new_page()

@@ -201,3 +201,29 @@ def test_markup_in_turn_and_code_name_renders_as_text_when_coding(
     expect(page.locator("img")).to_have_count(0)
     page.keyboard.press("Escape")
     assert dialogs == []
+
+
+def test_coder_selects_by_word_with_keyboard_from_next_uncoded_turn(
+    team, live_server, page: Page, login
+):
+    document = transcript(team.project, LINES)
+    ExcerptFactory.create(
+        document=document,
+        code=CodeFactory.create(project=team.project, name="Greeting"),
+        coder=team.coder,
+        start=0,
+        end=len("Thanks"),
+    )
+    CodeFactory.create(project=team.project, name="Billing surprise")
+    login(page, "coder1")
+    open_workspace(page, live_server, document)
+    page.locator("#ws-doc").focus()
+    page.keyboard.press("n")  # the first turn is coded: the caret lands in the second
+    expect(page.locator("#ws-live")).to_have_text("Next uncoded turn: Ama")
+    page.keyboard.press("Control+Shift+ArrowRight")
+    page.keyboard.press("Control+Shift+ArrowRight")
+    page.keyboard.press("c")
+    expect(page.locator("#ws-picker-quote")).to_have_text("Honestly the")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    expect(page.locator("#ws-doc")).to_be_focused()
