@@ -68,6 +68,16 @@ def _descendants(node: Node) -> set[int]:
     return {child.code.pk for child in _walk(node.children)}
 
 
+def _ancestors(code: Code, nodes: dict[int, Node]) -> list[Code]:
+    """The codes above `code`, theme first, for the panel's path."""
+    found: list[Code] = []
+    parent_id = code.parent_id
+    while parent_id is not None and parent_id in nodes:
+        found.insert(0, nodes[parent_id].code)
+        parent_id = nodes[parent_id].code.parent_id
+    return found
+
+
 def _page_url(slug: str, code: Code | None = None) -> str:
     url = reverse("frontend:codebook", kwargs={"slug": slug})
     return f"{url}?code={code.pk}#code-panel" if code is not None else url
@@ -94,20 +104,14 @@ def _context(
     nodes = {node.code.pk: node for node in _walk(tree)}
     raw = str(selected_id or "")
     selected = nodes.get(int(raw)) if raw.isdigit() else None
-    move_targets = list(_walk(tree))
+    move_targets, ancestors = list(_walk(tree)), []
     if selected is not None:
         blocked = _descendants(selected) | {selected.code.pk}
         move_targets = [node for node in move_targets if node.code.pk not in blocked]
-    if selected is not None:
+        ancestors = _ancestors(selected.code, nodes)
         slug, pk = access.project.slug, selected.code.pk
         extra.setdefault("merge_url", reverse("frontend:codebook-merge", args=[slug, pk]))
         extra.setdefault("split_url", reverse("frontend:codebook-split", args=[slug, pk]))
-    ancestors: list[Code] = []
-    if selected is not None:
-        parent_id = selected.code.parent_id
-        while parent_id is not None and parent_id in nodes:
-            ancestors.insert(0, nodes[parent_id].code)
-            parent_id = nodes[parent_id].code.parent_id
     history = _history(access)
     latest = next((change for change in history if change.undone_at is None), None)
     context: dict[str, Any] = {
@@ -119,7 +123,8 @@ def _context(
         "ancestors": ancestors,
         "move_targets": move_targets,
         "history": history,
-        "undoable": latest.pk if latest is not None and latest is history[0] else None,
+        # The backend undoes the latest change not yet undone, so undos can walk back in turn.
+        "undoable": latest.pk if latest is not None else None,
         "default_color": DEFAULT_CODE_COLOR,
         "counts": {
             "codes": len(codes),

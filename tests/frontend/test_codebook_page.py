@@ -307,3 +307,20 @@ def test_import_creates_codes_when_csv_is_good(team, client_as):
     assert delays.parent is not None
     assert delays.parent.name == "Trust"
     assert delays.description == "Waiting for the SIM"
+
+
+def test_undo_walks_back_in_turn_when_the_latest_change_is_already_undone(team, client_as):
+    _, child, _ = _tree(team)
+    client = client_as(team.researcher)
+    undo = reverse("frontend:codebook-undo", args=[team.project.slug])
+    client.post(_code_url(team, child), {"action": "update", "name": "Hidden fees"})
+    client.post(_code_url(team, child), {"action": "archive"})
+    archive, rename = CodebookChange.objects.filter(project=team.project).order_by("-id")[:2]
+
+    client.post(undo, {"change": archive.pk})
+    html = client.get(_page(team)).content.decode()
+    client.post(undo, {"change": rename.pk})
+
+    child.refresh_from_db()
+    assert f'name="change" value="{rename.pk}"' in html
+    assert (child.name, child.is_archived) == ("Fees feel hidden", False)
