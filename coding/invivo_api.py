@@ -6,7 +6,8 @@ is named by the participant's words and lands at the top level, where researcher
 
 from typing import Any
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,8 +19,13 @@ from research.api.base import ProjectRelatedField, ProjectScopedViewSet, request
 from research.roles import Capability
 
 
+@extend_schema_field(OpenApiTypes.INT)
+class _DocumentField(ProjectRelatedField):
+    """A document of the project, by id."""
+
+
 class InVivoSerializer(serializers.Serializer[Any]):
-    document = ProjectRelatedField(lambda p: p.documents.all())
+    document = _DocumentField(lambda p: p.documents.all(), help_text="The document's id.")
     start = serializers.IntegerField(min_value=0)
     end = serializers.IntegerField(min_value=1)
 

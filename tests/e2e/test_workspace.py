@@ -227,3 +227,52 @@ def test_coder_selects_by_word_with_keyboard_from_next_uncoded_turn(
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_be_hidden()
     expect(page.locator("#ws-doc")).to_be_focused()
+
+
+def test_filters_and_blind_mode_narrow_highlights_when_several_coders_coded(
+    team, live_server, page: Page, login
+):
+    document = transcript(team.project, LINES)
+    billing = CodeFactory.create(project=team.project, name="Billing surprise")
+    support = CodeFactory.create(project=team.project, name="Support wait")
+    text = document.text
+    for coder, code, words in (
+        (team.coder, billing, "roaming charges"),
+        (team.researcher, billing, "charges on my first bill"),  # overlaps the coder's
+        (team.researcher, support, "forty minutes"),
+    ):
+        at = text.index(words)
+        ExcerptFactory.create(
+            document=document, code=code, coder=coder, start=at, end=at + len(words)
+        )
+    login(page, "coder1")
+    open_workspace(page, live_server, document)
+    expect(page.locator("#ws-count")).to_have_text("3 excerpts shown")
+    expect(page.locator("mark.ws-hl--overlap")).to_have_text("charges")
+    page.get_by_label("Coder").select_option("researcher1")
+    expect(page.locator("#ws-count")).to_have_text("2 excerpts shown")
+    page.get_by_label("Coder").select_option("")
+    page.locator("#ws-filter-code").select_option(label="Support wait")
+    expect(page.locator("mark.ws-hl")).to_have_text("forty minutes")
+    page.locator("#ws-filter-code").select_option("")
+    page.get_by_label("Blind mode (only my excerpts)").check()
+    expect(page.locator("#ws-count")).to_have_text("1 excerpt shown")
+    expect(page.locator("mark.ws-hl")).to_have_text("roaming charges")
+
+
+def test_highlight_is_rolled_back_with_visible_error_when_server_refuses(
+    team, live_server, page: Page, login
+):
+    document = transcript(team.project, LINES)
+    code = CodeFactory.create(project=team.project, name="Billing surprise")
+    login(page, "coder1")
+    open_workspace(page, live_server, document)
+    Code.objects.filter(pk=code.pk).update(is_archived=True)  # archived behind the page's back
+    select_words(page, "roaming charges")
+    page.keyboard.press("c")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.status == 400):
+        page.keyboard.press("Enter")
+    expect(page.get_by_role("alert")).to_contain_text("Not saved")
+    expect(page.get_by_role("alert")).to_contain_text("archived")
+    expect(page.locator("mark.ws-hl")).to_have_count(0)
+    assert not Excerpt.objects.exists()

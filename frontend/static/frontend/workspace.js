@@ -147,7 +147,9 @@ async function api(method, path, body) {
   });
   const payload = response.status === 204 ? null : await response.json().catch(() => null);
   if (!response.ok) {
-    const detail = (payload && (payload.detail || (payload.errors || []).map((e) => e.message).join(" "))) || response.statusText;
+    // The field messages say what to fix; `detail` alone is often just "Invalid input."
+    const messages = ((payload && payload.errors) || []).map((e) => e.message).join(" ");
+    const detail = messages || (payload && payload.detail) || response.statusText;
     const error = new Error(detail);
     error.status = response.status;
     throw error;
