@@ -18,7 +18,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, JSONObject
 
 from coding.models import Code, CodebookChange, Excerpt, Memo
-from observations.models import Document
+from observations.models import Document, FieldNote, SpeakerTurn
 from research.models import Project, User
 from research.permissions import access_object
 
@@ -121,8 +121,6 @@ def _aware(value: str | None) -> datetime | None:
 
 
 def _document_with_children(project: Project, document_id: object) -> Document:
-    from observations.models import FieldNote, SpeakerTurn
-
     documents = project.documents.only(
         "id", "project_id", "title", "kind", "text", "text_version", "session_id"
     ).annotate(
