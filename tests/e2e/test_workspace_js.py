@@ -113,7 +113,7 @@ def test_offsets_skip_speaker_labels_when_selection_starts_in_one(ready):
 def test_real_page_maps_selection_inside_a_painted_highlight(team, live_server, page: Page, login):
     from tests.factories import CodeFactory, ExcerptFactory
 
-    lines = ["Hi 😀 there.", "The roaming charges were a shock to me."]
+    lines = ["Hi 😀 there.", "The 😀 𝒳 roaming charges were a shock to me."]
     document = transcript(team.project, lines)
     start = document.text.index("roaming")
     ExcerptFactory.create(
@@ -137,4 +137,6 @@ def test_real_page_maps_selection_inside_a_painted_highlight(team, live_server, 
         }"""
     )
     assert got == {"start": document.text.index("charges"), "end": start + len("roaming charges")}
+    # Painting cut the text at code-point offsets: the highlight holds exactly the coded words.
+    assert page.locator("mark.ws-hl").inner_text() == "roaming charges"
     assert reverse("frontend:document-code", args=[team.project.slug, document.pk]) in page.url
