@@ -276,3 +276,23 @@ def test_highlight_is_rolled_back_with_visible_error_when_server_refuses(
     expect(page.get_by_role("alert")).to_contain_text("archived")
     expect(page.locator("mark.ws-hl")).to_have_count(0)
     assert not Excerpt.objects.exists()
+
+
+def test_coder_adds_document_memo_from_memos_panel(team, live_server, page: Page, login):
+    from coding.models import Memo
+
+    document = transcript(team.project, LINES)
+    login(page, "coder1")
+    open_workspace(page, live_server, document)
+    expect(page.locator("#ws-memo-list")).to_contain_text("No memos about this document yet.")
+    page.get_by_label("Title").fill("Roaming")
+    page.get_by_label("Memo about this document").fill("Roaming fees surprise most callers.")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.status == 201):
+        page.get_by_role("button", name="Add memo").click()
+    expect(page.locator("#ws-memo-list")).to_contain_text("Roaming fees surprise most callers.")
+    expect(page.locator("#ws-live")).to_have_text("Memo added")
+    memo = Memo.objects.get(document=document)
+    assert (memo.title, memo.author.username) == ("Roaming", "coder1")
+    page.reload()
+    page.wait_for_function("window.workspaceReady === true")
+    expect(page.locator("#ws-memo-list")).to_contain_text("Roaming · coder1")

@@ -8,7 +8,13 @@ import pytest
 from django.urls import reverse
 
 from observations.models import Document
-from tests.factories import CodeFactory, DocumentFactory, SpeakerTurnFactory
+from tests.factories import (
+    CodeFactory,
+    DocumentFactory,
+    FieldNoteFactory,
+    SessionFactory,
+    SpeakerTurnFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +137,26 @@ def test_reader_links_to_workspace_when_document_is_open(team, client_as):
     url = reverse("frontend:document-detail", args=[team.project.slug, document.pk])
     html = client_as(team.coder).get(url).content.decode()
     assert re.search(rf'href="[^"]*/documents/{document.pk}/code/"', html)
+
+
+def test_field_notes_render_one_block_per_note_when_document_is_field_notes(team, client_as):
+    session = SessionFactory.create(project=team.project)
+    first, second = "Customer waits at the counter.", "Asks twice about the PIN."
+    text = f"{first}\n{second}"
+    document = DocumentFactory.create(
+        project=team.project, kind=Document.Kind.FIELD_NOTES, session=session, text=text
+    )
+    FieldNoteFactory.create(session=session, text=first, document_start=0, document_end=len(first))
+    FieldNoteFactory.create(
+        session=session,
+        text=second,
+        kind="question",
+        document_start=len(first) + 1,
+        document_end=len(text),
+    )
+    html = client_as(team.coder).get(_url(document)).content.decode()
+    assert html.count("ws-turn ws-turn--note") == 2
+    assert '<span class="ws-speaker">Question</span>' in html
+    parser = _Offsets()
+    parser.feed(html)
+    assert "".join(piece for _, piece in sorted(parser.pieces)) == text
