@@ -3,7 +3,7 @@ managers, and user text that must stay text."""
 
 import pytest
 from django.urls import reverse
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from coding.models import Code, Excerpt
 from observations.models import Document
@@ -186,7 +186,12 @@ def test_markup_in_turn_and_code_name_renders_as_text_when_coding(
     code = CodeFactory.create(project=team.project, name=XSS)
     ExcerptFactory.create(document=document, code=code, coder=team.coder, start=0, end=8)
     dialogs: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     login(page, "coder1")
     open_workspace(page, live_server, document)
     expect(page.locator(".ws-text").first).to_contain_text(XSS)
