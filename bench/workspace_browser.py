@@ -202,6 +202,8 @@ def _drive(
             phone.goto(page_url)
             phone.wait_for_function("window.workspaceReady === true", timeout=60_000)
             phone.screenshot(path=str(shots / "workspace-phone.png"))
+            phone.evaluate(SAVE.replace("input.dispatchEvent", "return 0; //"), list(spans[1]))
+            phone.screenshot(path=str(shots / "workspace-phone-picker.png"))
         browser.close()
     print(
         f"ready to code: best {min(ready):.0f} ms, median {statistics.median(ready):.0f} ms; "

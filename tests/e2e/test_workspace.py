@@ -301,3 +301,30 @@ def test_coder_adds_document_memo_from_memos_panel(team, live_server, page: Page
     page.reload()
     page.wait_for_function("window.workspaceReady === true")
     expect(page.locator("#ws-memo-list")).to_contain_text("Roaming · coder1")
+
+
+def test_excerpt_needing_review_is_marked_beyond_colour_when_text_changed(
+    team, live_server, page: Page, login
+):
+    document = transcript(team.project, LINES)
+    at = document.text.index("forty minutes")
+    ExcerptFactory.create(
+        document=document,
+        code=CodeFactory.create(project=team.project, name="Support wait"),
+        coder=team.researcher,
+        start=at,
+        end=at + len("forty minutes"),
+        needs_review=True,
+        review_reason="The coded words were edited.",
+    )
+    login(page, "manager1")
+    open_workspace(page, live_server, document)
+    mark = page.locator("mark.ws-hl")
+    expect(mark).to_have_class("ws-hl ws-hl--review")
+    expect(mark).to_have_attribute("title", "Support wait (researcher1, needs review)")
+    expect(mark).to_have_attribute("data-tag", "SW")
+    expect(page.locator(".ws-stripe")).to_have_attribute("title", "Support wait · researcher1")
+    mark.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#ws-panel")).to_contain_text("needs review: The coded words were edited.")
+    expect(page.locator("#ws-panel").get_by_role("button")).to_have_count(0)  # managers only read
