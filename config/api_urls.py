@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from coding.api import CodeViewSet, ExcerptViewSet, MemoViewSet, WorkspaceView
 from coding.codebook_api import codebook_routes
+from coding.invivo_api import InVivoView
 from observations.api import DocumentViewSet, NoteViewSet, SearchView, SessionViewSet
 from observations.pii_api import (
     PiiApplyViewSet,
@@ -48,6 +49,12 @@ urlpatterns = [
         "projects/<slug:slug>/documents/<str:pk>/workspace/",
         WorkspaceView.as_view({"get": "retrieve"}),
         name="document-workspace",
+    ),
+    # --- workspace page area ---
+    path(
+        "projects/<slug:slug>/in-vivo/",
+        InVivoView.as_view({"post": "create"}),
+        name="in-vivo",
     ),
     # --- PII area ---
     *scoped_routes("pii/candidates", PiiCandidateViewSet, "pii-candidate"),

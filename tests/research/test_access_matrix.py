@@ -82,6 +82,9 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "frontend:search": {},
     # --- workspace area ---
     "api:document-workspace": {},
+    # --- workspace page area ---
+    "frontend:document-code": {},
+    "api:in-vivo": {"POST": C.CODE},
     # --- codebook page area ---
     "frontend:codebook": {"GET": C.READ, "POST": C.EDIT_CODEBOOK},
     "frontend:codebook-code": {"POST": C.EDIT_CODEBOOK},
