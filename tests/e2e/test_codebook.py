@@ -77,7 +77,12 @@ def test_markup_in_code_name_renders_as_text_when_viewed(
 ) -> None:
     code = CodeFactory.create(project=team.project, name=EVIL)
     dialogs: list[Dialog] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog), dialog.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
 
     login(page, "researcher1")
     page.goto(_codebook(live_server, team))
