@@ -130,6 +130,23 @@ def _paragraphs(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
+LABEL_MAX = 100
+
+
+def _label_start(text: str, cursor: int, start: int) -> int:
+    """Where the label line of the range starting at `start` begins ("P07: ", "10:42 · Quote: ").
+
+    Imports and field notes write each turn or note as `label: words` on one line, and the range
+    holds only the words; the block's header already shows the label, so it is not repeated as a
+    paragraph of its own. Text before the label line (a title, a date) is still shown.
+    """
+    line_start = max(text.rfind("\n", cursor, start) + 1, cursor)
+    label = text[line_start:start]
+    if label.strip().endswith(":") and len(label) <= LABEL_MAX:
+        return line_start
+    return start
+
+
 def reader_blocks(reader: Reader, spot: tuple[int, int] | None) -> list[Block]:
     """The whole text as blocks in order: labelled ranges, and any text between them as plain
     paragraphs, so no character of the document is left out of the page."""
@@ -139,7 +156,8 @@ def reader_blocks(reader: Reader, spot: tuple[int, int] | None) -> list[Block]:
     for start, end, label in [*_ranges(reader), (len(text), len(text), {})]:
         if start < cursor:  # overlapping ranges would repeat text; show the rest only
             start = cursor
-        for a, b in _paragraphs(text, cursor, start):
+        shown_until = _label_start(text, cursor, start) if label else start
+        for a, b in _paragraphs(text, cursor, shown_until):
             blocks.append(_block(text, a, b, spot))
         if end > start:
             blocks.append(_block(text, start, end, spot, **label))

@@ -68,18 +68,20 @@ def test_creates_store_session_with_mixed_field_notes_when_run(load):
     assert all(n.text in document.text for n in notes)
 
 
-def test_creates_transcripts_whose_turns_start_with_the_speaker_when_run(load):
+def test_creates_transcripts_whose_turns_are_the_spoken_words_when_run(load):
     load()
     transcripts = Document.objects.filter(project=demo_project(), kind=Document.Kind.TRANSCRIPT)
     assert transcripts.count() == 2
     for document in transcripts:
         turns = list(document.turns.select_related("participant", "interviewer"))
         assert 25 <= len(turns) <= 40
-        said = [document.text[turn.start : turn.end] for turn in turns]
-        assert "\n".join(said) + "\n" == document.text  # one turn per line, nothing left out
-        for turn, words in zip(turns, said, strict=True):
-            assert words.startswith(f"{turn.speaker}: ")
-            assert len(words) > len(turn.speaker) + 2
+        # Like imported transcripts: each line is "Speaker: words" and the turn is the words.
+        lines = [f"{turn.speaker}: {document.text[turn.start : turn.end]}" for turn in turns]
+        assert "\n".join(lines) + "\n" == document.text  # one turn per line, nothing left out
+        for turn, line in zip(turns, lines, strict=True):
+            label = f"{turn.speaker}: "
+            assert document.text[turn.start - len(label) : turn.start] == label
+            assert len(line) > len(label)
             assert turn.started_at_ms is not None
             assert turn.ended_at_ms is not None
             assert turn.started_at_ms < turn.ended_at_ms

@@ -228,3 +228,26 @@ def test_document_list_query_count_is_constant_when_documents_grow(team: Team):
         return len(queries)
 
     assert queries_for(1) == queries_for(12)
+
+
+def test_reader_shows_speaker_labels_once_when_document_was_imported(team: Team):
+    from observations.importers import parse_file
+    from observations.services import TurnInput, document_create
+
+    raw = (
+        b"Call on 3 March\nDana: Hello there, thanks for joining.\nAnna: Hi, happy to help.\n"
+        b"Dana: How was the first week?\nAnna: Slow, the SIM took three days.\n"
+    )
+    parsed = parse_file("call.txt", raw)[0]
+    assert parsed.text[parsed.turns[0].start :].startswith("Hello there")  # turns are the words
+    turns = [TurnInput(start=t.start, end=t.end, speaker=t.speaker) for t in parsed.turns]
+    document, _ = document_create(
+        project=team.project, creator=team.owner, title="Call", text=parsed.text, turns=turns
+    )
+    html = client_for(team.coder).get(reader_url(team, document)).content.decode()
+    assert "Call on 3 March" in html  # text before the first turn is still shown
+    assert "Hello there, thanks for joining." in html
+    # The block header names the speaker; the "Dana: " label line is not repeated as a paragraph.
+    assert "Dana:" not in html
+    assert "Anna:" not in html
+    assert html.count(">Dana<") + html.count(">Dana ") >= 1

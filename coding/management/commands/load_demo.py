@@ -247,8 +247,9 @@ def _transcript(
             raise CommandError(f"Bad turn in {spec['title']!r}: {line!r}")
         duration_ms = len(words.split()) * 60_000 // WORDS_PER_MINUTE
         turns.append(
+            # Like the importers: the turn is the spoken words, not the "Name: " label.
             TurnInput(
-                start=offset,
+                start=offset + len(speaker) + len(sep),
                 end=offset + len(line.rstrip("\n")),
                 speaker=speaker,
                 participant=participant if speaker == spec["participant"] else None,
