@@ -28,6 +28,7 @@ from observations.selectors import (
     turn_speaker,
 )
 from research.permissions import access_project
+from research.roles import Capability
 
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 _WORD = re.compile(r"\w+")
@@ -201,6 +202,7 @@ def document_detail_page(request: AuthedRequest, slug: str, pk: int) -> HttpResp
         "turn_count": len(reader.turns),
         "excerpt_count": counts["total"],
         "review_count": counts["review"],
+        "can_code": access.can(Capability.CODE),
         # Set when the reader was opened from a search hit: the page links back to the results.
         "q": request.GET.get("q", "").strip()[:500],
     }

@@ -251,3 +251,14 @@ def test_reader_shows_speaker_labels_once_when_document_was_imported(team: Team)
     assert "Dana:" not in html
     assert "Anna:" not in html
     assert html.count(">Dana<") + html.count(">Dana ") >= 1
+
+
+def test_reader_offers_coding_only_when_role_can_code(team: Team):
+    document = transcript(team)
+    assert (
+        "Code this document"
+        in client_for(team.coder).get(reader_url(team, document)).content.decode()
+    )
+    manager_html = client_for(team.manager).get(reader_url(team, document)).content.decode()
+    assert "Code this document" not in manager_html
+    assert "See the coding" in manager_html  # managers read the coded document, read-only
