@@ -141,3 +141,108 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+# --- segmentation area ---
+class Segmentation(models.Model):
+    """One imported snapshot of the data-science team's customer segmentation.
+
+    Snapshots are immutable once imported; re-importing under the same name makes a new version
+    (1, 2, ...) per project and name, so several snapshots coexist and can be compared.
+    """
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="segmentations")
+    name = models.CharField(max_length=128)
+    version = models.PositiveIntegerField()
+    imported_at = models.DateTimeField(auto_now_add=True)
+    source_name = models.CharField(max_length=255)
+    customer_column = models.CharField(max_length=128)
+    segment_column = models.CharField(max_length=128)
+    customer_count = models.PositiveIntegerField(default=0)
+    # {column: "numeric" | "categorical" | "date"}, in file order.
+    metric_types = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering: ClassVar = ["project", "name", "-version"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["project", "name", "version"], name="segmentation_version_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class Segment(models.Model):
+    """A named segment of one snapshot."""
+
+    segmentation = models.ForeignKey(
+        Segmentation, on_delete=models.CASCADE, related_name="segments"
+    )
+    name = models.CharField(max_length=255)
+
+    class Meta:
+        ordering: ClassVar = ["segmentation", "name"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["segmentation", "name"], name="segment_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerSegment(models.Model):
+    """One customer row of a snapshot: its segment and its metrics.
+
+    Metrics live in one JSON object (numbers as JSON numbers, dates as ISO strings, categories as
+    strings, missing values absent) rather than one column per metric: every data-science file
+    has different columns, and analysis reads a whole snapshot's metrics with one query anyway.
+    """
+
+    segmentation = models.ForeignKey(
+        Segmentation, on_delete=models.CASCADE, related_name="customers"
+    )
+    customer_ref = models.CharField(max_length=128)
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="customers")
+    metrics = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["segmentation", "customer_ref"], name="customer_segment_unique"
+            ),
+        ]
+        indexes: ClassVar = [
+            models.Index(fields=["segmentation", "customer_ref"], name="customer_segment_ref_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_ref} in {self.segment_id}"
+
+
+class ParticipantSegment(models.Model):
+    """A segment set by hand for a participant missing from a snapshot."""
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="manual_segments"
+    )
+    segmentation = models.ForeignKey(
+        Segmentation, on_delete=models.CASCADE, related_name="manual_assignments"
+    )
+    segment = models.ForeignKey(
+        Segment, on_delete=models.CASCADE, related_name="manual_assignments"
+    )
+
+    class Meta:
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["participant", "segmentation"], name="participant_segment_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} -> {self.segment_id}"
