@@ -1,5 +1,6 @@
 """Reads of the codebook, excerpts and memos. Query counts do not grow with rows."""
 
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -291,3 +292,175 @@ def document_workspace(
             {"id": k, "username": v} for k, v in sorted(coders.items(), key=lambda kv: kv[1])
         ],
     }
+
+
+# --- exports ---------------------------------------------------------------------------------
+
+
+def _code_paths(project: Project) -> tuple[list[int], dict[int, str], dict[int, str]]:
+    """Codes of `project` in tree order (depth first, siblings by position, name, id), with
+    each code's name and its path "Theme > Code > Child". One query."""
+    rows: list[dict[str, Any]] = [
+        dict(r)
+        for r in Code.objects.filter(project=project).values("id", "name", "parent_id", "position")
+    ]
+    children: dict[int | None, list[dict[str, Any]]] = {}
+    for code in rows:
+        children.setdefault(code["parent_id"], []).append(code)
+    for siblings in children.values():
+        siblings.sort(key=lambda r: (r["position"], r["name"].lower(), r["id"]))
+    order: list[int] = []
+    names: dict[int, str] = {}
+    paths: dict[int, str] = {}
+    stack: list[tuple[dict[str, Any], str]] = [(r, "") for r in reversed(children.get(None, []))]
+    while stack:
+        row, prefix = stack.pop()
+        path = f"{prefix} > {row['name']}" if prefix else row["name"]
+        order.append(row["id"])
+        names[row["id"]] = row["name"]
+        paths[row["id"]] = path
+        stack.extend((c, path) for c in reversed(children.get(row["id"], [])))
+    return order, names, paths
+
+
+def _attribute_keys(participants: Iterable[Mapping[str, Any]]) -> list[str]:
+    keys: set[str] = set()
+    for p in participants:
+        if isinstance(p["attributes"], dict):
+            keys.update(str(k) for k in p["attributes"])
+    return sorted(keys)
+
+
+def excerpt_export_columns(*, project: Project) -> list[str]:
+    """The columns of `excerpt_export_rows`, attribute columns included (one query)."""
+    from research.models import Participant
+
+    participants = list(Participant.objects.filter(project=project).values("attributes"))
+    return [
+        *EXCERPT_EXPORT_BASE[:7],
+        *(f"attr:{k}" for k in _attribute_keys(participants)),
+        *EXCERPT_EXPORT_BASE[7:],
+    ]
+
+
+EXCERPT_EXPORT_BASE = [
+    "excerpt_id",
+    "quote",
+    "document_id",
+    "document_title",
+    "document_kind",
+    "participant",
+    "customer_ref",
+    "code_id",
+    "code_name",
+    "code_path",
+    "coder",
+    "start",
+    "end",
+    "memo",
+    "needs_review",
+    "created_at",
+]
+
+
+def excerpt_export_rows(*, project: Project) -> Iterator[dict[str, Any]]:
+    """One dict per excerpt of `project`, keyed by `excerpt_export_columns`, in document order.
+
+    The participant is the document's participant (`Document.participant`); its attributes are
+    flattened as `attr:<name>` columns over the union of keys of all the project's participants
+    (missing keys are None). Three queries whatever the number of excerpts.
+    """
+    from research.models import Participant
+
+    participants = {
+        p["id"]: p
+        for p in Participant.objects.filter(project=project).values(
+            "id", "pseudonym", "customer_ref", "attributes"
+        )
+    }
+    keys = _attribute_keys(participants.values())
+    _, names, paths = _code_paths(project)
+    excerpts = (
+        Excerpt.objects.filter(project=project)
+        .order_by("document_id", "start", "end", "id")
+        .values(
+            "id",
+            "text",
+            "document_id",
+            "document__title",
+            "document__kind",
+            "document__participant_id",
+            "code_id",
+            "coder__username",
+            "start",
+            "end",
+            "memo",
+            "needs_review",
+            "created_at",
+        )
+    )
+    for e in excerpts.iterator(chunk_size=2000):
+        person = participants.get(e["document__participant_id"])
+        attrs = person["attributes"] if person and isinstance(person["attributes"], dict) else {}
+        row: dict[str, Any] = {
+            "excerpt_id": e["id"],
+            "quote": e["text"],
+            "document_id": e["document_id"],
+            "document_title": e["document__title"],
+            "document_kind": e["document__kind"],
+            "participant": person["pseudonym"] if person else None,
+            "customer_ref": person["customer_ref"] if person else None,
+        }
+        for key in keys:
+            row[f"attr:{key}"] = attrs.get(key)
+        row.update(
+            {
+                "code_id": e["code_id"],
+                "code_name": names.get(e["code_id"]),
+                "code_path": paths.get(e["code_id"]),
+                "coder": e["coder__username"],
+                "start": e["start"],
+                "end": e["end"],
+                "memo": e["memo"],
+                "needs_review": e["needs_review"],
+                "created_at": e["created_at"].isoformat(),
+            }
+        )
+        yield row
+
+
+def theme_feature_rows(*, project: Project) -> tuple[list[str], list[dict[str, Any]]]:
+    """One row per participant of `project` (all of them, zeros included), by pseudonym:
+    `participant`, `customer_ref`, then one column per code in tree order.
+
+    A code's column is its name, or its path ("Theme > Code") when another code has the same
+    name (ignoring case) under a different parent. The value is the number of excerpts of that
+    code (the code itself, not its children) in documents whose `Document.participant` is that
+    participant. Three queries: participants, codes, and one GROUP BY (participant, code).
+    """
+    from research.models import Participant
+
+    order, names, paths = _code_paths(project)
+    seen: dict[str, int] = {}
+    for code_id in order:
+        seen[names[code_id].lower()] = seen.get(names[code_id].lower(), 0) + 1
+    label = {c: names[c] if seen[names[c].lower()] == 1 else paths[c] for c in order}
+    counts: dict[tuple[int, int], int] = {
+        (r["document__participant_id"], r["code_id"]): r["n"]
+        for r in Excerpt.objects.filter(project=project, document__participant__isnull=False)
+        .values("document__participant_id", "code_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    columns = ["participant", "customer_ref", *(label[c] for c in order)]
+    rows = []
+    for p in (
+        Participant.objects.filter(project=project)
+        .order_by("pseudonym", "id")
+        .values("id", "pseudonym", "customer_ref")
+    ):
+        row: dict[str, Any] = {"participant": p["pseudonym"], "customer_ref": p["customer_ref"]}
+        for c in order:
+            row[label[c]] = counts.get((p["id"], c), 0)
+        rows.append(row)
+    return columns, rows

@@ -6,6 +6,7 @@ from rest_framework.routers import SimpleRouter
 
 from coding.api import CodeViewSet, ExcerptViewSet, MemoViewSet, WorkspaceView
 from coding.codebook_api import codebook_routes
+from coding.exports_api import ExcerptExportView, ThemeFeatureExportView
 from coding.invivo_api import InVivoView
 from observations.api import DocumentViewSet, NoteViewSet, SearchView, SessionViewSet
 from observations.pii_api import (
@@ -64,5 +65,16 @@ urlpatterns = [
         "projects/<slug:slug>/pii/apply/",
         PiiApplyViewSet.as_view({"post": "create"}),
         name="pii-apply",
+    ),
+    # --- exports area ---
+    path(
+        "projects/<slug:slug>/exports/excerpts/",
+        ExcerptExportView.as_view({"get": "list"}),
+        name="export-excerpts",
+    ),
+    path(
+        "projects/<slug:slug>/exports/theme-features/",
+        ThemeFeatureExportView.as_view({"get": "list"}),
+        name="export-theme-features",
     ),
 ]

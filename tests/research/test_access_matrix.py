@@ -110,6 +110,9 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "frontend:pii-accept-kind": {"POST": C.MANAGE_PROJECT},
     "frontend:pii-candidate": {"POST": C.MANAGE_PROJECT},
     "frontend:pii-known-name": {"POST": C.MANAGE_PROJECT},
+    # --- exports area ---
+    "api:export-excerpts": {"GET": C.EXPORT},
+    "api:export-theme-features": {"GET": C.EXPORT},
 }
 METHODS = ("GET", "POST", "PATCH", "DELETE")
 USERS = (*(role.value for role in Role), "outsider")
