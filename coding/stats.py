@@ -20,7 +20,9 @@ Design note (which test when, and why)
   the table is 2 × 2 and an expected count is below 5: then Fisher's exact test, two-sided
   (``scipy.stats.fisher_exact``), whose ``statistic`` is the sample odds ratio (``None`` when it is
   infinite or undefined). A degenerate row — fewer than two non-empty segments, nobody or everybody
-  has the theme — gets ``test == "none"`` and ``p_value is None``.
+  has the theme — gets ``test == "none"`` and ``p_value is None``. A 2 × k table (k > 2) with
+  small expected counts keeps χ² (scipy has no exact r × c test); its p-value is approximate there,
+  which is one reason cells with small expected counts are flagged (next point).
 * ``enough_evidence`` of a cell is False when the segment has fewer than ``min_cell`` participants
   (also in the excerpt unit: evidence comes from people, not from how much they talked), or when the
   theme's expected count in the cell (``size × overall prevalence``) is below ``min_expected``

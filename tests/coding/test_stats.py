@@ -291,3 +291,28 @@ def test_metric_row_is_none_when_fewer_than_two_on_a_side():
     metric: dict[str, float | str | None] = {"a": 1.0, "b": 2.0, "c": 3.0}
     row = theme_metric_table(presence, metric, ["t"], kind="numeric")[0]
     assert (row.test, row.p_value, row.q_value, row.median_with) == ("none", None, None, 1.0)
+
+
+def test_mann_whitney_uses_scipy_exact_p_when_small_samples_without_ties():
+    presence = {f"w{i}": {"t"} for i in range(3)} | {f"o{i}": set() for i in range(4)}
+    values = [1.5, 2.5, 9.0, 3.0, 4.0, 5.0, 6.0]
+    metric: dict[str, float | str | None] = dict(zip(presence, values, strict=True))
+    row = theme_metric_table(presence, metric, ["t"], kind="numeric")[0]
+    exact = sps.mannwhitneyu(values[:3], values[3:], method="exact")
+    assert row.p_value == pytest.approx(exact.pvalue, abs=TOL)
+    assert row.effect_size == pytest.approx(2 * 4 / 12 - 1, abs=TOL)
+
+
+def test_cell_lacks_evidence_when_segment_smaller_than_min_cell():
+    segment_of = {f"p{i}": "big" for i in range(30)} | {f"s{i}": "small" for i in range(4)}
+    presence = {p: ({"t"} if i % 2 else set()) for i, p in enumerate(segment_of)}
+    result = theme_segment_table(presence, segment_of, ["t"])
+    by_segment = {cell.segment: cell for cell in result.cells}
+    assert by_segment["big"].enough_evidence
+    assert not by_segment["small"].enough_evidence
+    assert result.segment_participants == {"big": 30, "small": 4}
+
+
+def test_excerpt_table_rejects_counts_when_more_theme_excerpts_than_excerpts():
+    with pytest.raises(ValueError, match="more"):
+        theme_segment_table_excerpts({("p", "t"): 3}, {"p": 2}, {"p": "A"}, ["t"])
