@@ -202,3 +202,10 @@ def test_export_query_count_is_constant_when_excerpts_grow(team: Team):
         ExcerptFactory.create(document=doc, code=data["other"], coder=team.coder)
         ExcerptFactory.create(document=doc, code=CodeFactory.create(project=team.project))
     assert [count(u) for u in urls] == before
+
+
+@pytest.mark.parametrize(("role", "shown"), [("manager", True), ("coder", False)])
+def test_project_home_links_the_exports_when_role_may_export(team: Team, role: str, shown: bool):
+    page = client_for(team.user(role)).get("/p/onboarding-calls/").content.decode()
+    assert (f"{BASE}/theme-features/?format=csv" in page) is shown
+    assert (f"{BASE}/excerpts/?format=xlsx" in page) is shown
