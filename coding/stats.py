@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypeVar
 
 import numpy as np
@@ -381,11 +381,14 @@ def theme_metric_table(
 ) -> list[ThemeMetricRow]:
     """Per theme: participants with vs without it, compared on ``metric``.
 
-    Participants are the keys of ``metric`` with a non-missing value. Numeric: medians and
+    Participants are the keys of ``metric`` with a non-missing value (numeric values must convert
+    with ``float()``, else ValueError). Numeric: medians and
     Mann–Whitney (see module note). Categorical: χ²/Fisher of presence × category, medians and
     effect size ``None``. BH q-values across rows with a p-value.
     """
-    values = {pid: v for pid, v in metric.items() if not _is_missing(v)}
+    values: dict[P, float | str] = {
+        pid: v for pid, v in metric.items() if v is not None and not _is_missing(v)
+    }
     sets = {pid: set(presence.get(pid, ())) for pid in values}
     drafts: list[ThemeMetricRow] = []
     for theme in themes:
@@ -393,8 +396,8 @@ def theme_metric_table(
         without_ids = [pid for pid in values if theme not in sets[pid]]
         n1, n2 = len(with_ids), len(without_ids)
         if kind == "numeric":
-            x = [float(values[p]) for p in with_ids]  # type: ignore[arg-type]
-            y = [float(values[p]) for p in without_ids]  # type: ignore[arg-type]
+            x = [float(values[p]) for p in with_ids]
+            y = [float(values[p]) for p in without_ids]
             med_x = float(np.median(x)) if x else None
             med_y = float(np.median(y)) if y else None
             if n1 < 2 or n2 < 2:
@@ -426,6 +429,4 @@ def theme_metric_table(
     with_p = [i for i, r in enumerate(drafts) if r.p_value is not None]
     q_list = bh_qvalues([drafts[i].p_value or 0.0 for i in with_p])
     q_of = dict(zip(with_p, q_list, strict=True))
-    return [
-        ThemeMetricRow(**{**row.__dict__, "q_value": q_of.get(i)}) for i, row in enumerate(drafts)
-    ]
+    return [replace(row, q_value=q_of.get(i)) for i, row in enumerate(drafts)]
