@@ -434,7 +434,8 @@ def theme_feature_rows(*, project: Project) -> tuple[list[str], list[dict[str, A
     `participant`, `customer_ref`, then one column per code in tree order.
 
     A code's column is its name, or its path ("Theme > Code") when another code has the same
-    name (ignoring case) under a different parent. The value is the number of excerpts of that
+    name (ignoring case) under a different parent, and `code:<name>` for a code named
+    `participant` or `customer_ref`. The value is the number of excerpts of that
     code (the code itself, not its children) in documents whose `Document.participant` is that
     participant. Three queries: participants, codes, and one GROUP BY (participant, code).
     """
@@ -445,6 +446,9 @@ def theme_feature_rows(*, project: Project) -> tuple[list[str], list[dict[str, A
     for code_id in order:
         seen[names[code_id].lower()] = seen.get(names[code_id].lower(), 0) + 1
     label = {c: names[c] if seen[names[c].lower()] == 1 else paths[c] for c in order}
+    for c, text in label.items():  # a code called "participant" must not overwrite the key
+        if text in ("participant", "customer_ref"):
+            label[c] = f"code:{text}"
     counts: dict[tuple[int, int], int] = {
         (r["document__participant_id"], r["code_id"]): r["n"]
         for r in Excerpt.objects.filter(project=project, document__participant__isnull=False)

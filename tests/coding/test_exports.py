@@ -209,3 +209,11 @@ def test_project_home_links_the_exports_when_role_may_export(team: Team, role: s
     page = client_for(team.user(role)).get("/p/onboarding-calls/").content.decode()
     assert (f"{BASE}/theme-features/?format=csv" in page) is shown
     assert (f"{BASE}/excerpts/?format=xlsx" in page) is shown
+
+
+def test_theme_feature_code_column_is_prefixed_when_named_like_a_key_column(team: Team):
+    ParticipantFactory.create(project=team.project, pseudonym="Ana")
+    CodeFactory.create(project=team.project, name="participant")
+    body = client_for(team.manager).get(f"{BASE}/theme-features/").json()
+    assert body["columns"] == ["participant", "customer_ref", "code:participant"]
+    assert body["results"][0]["participant"] == "Ana"
