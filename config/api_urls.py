@@ -16,6 +16,11 @@ from observations.pii_api import (
     PiiKnownNameViewSet,
 )
 from research.api.base import scoped_routes
+from research.api.segmentations import (
+    ParticipantSegmentViewSet,
+    SegmentationDetailViewSet,
+    SegmentationViewSet,
+)
 from research.api.views import (
     JobDetailView,
     MemberViewSet,
@@ -65,6 +70,28 @@ urlpatterns = [
         "projects/<slug:slug>/pii/apply/",
         PiiApplyViewSet.as_view({"post": "create"}),
         name="pii-apply",
+    ),
+    # --- segmentation area ---
+    *scoped_routes("segmentations", SegmentationViewSet, "segmentation"),
+    path(
+        "projects/<slug:slug>/segmentations/<str:pk>/segments/",
+        SegmentationDetailViewSet.as_view({"get": "segments"}),
+        name="segmentation-segments",
+    ),
+    path(
+        "projects/<slug:slug>/segmentations/<str:pk>/match/",
+        SegmentationDetailViewSet.as_view({"get": "match"}),
+        name="segmentation-match",
+    ),
+    path(
+        "projects/<slug:slug>/segmentations/<str:pk>/compare/",
+        SegmentationDetailViewSet.as_view({"get": "compare"}),
+        name="segmentation-compare",
+    ),
+    path(
+        "projects/<slug:slug>/participants/<str:pk>/segment/",
+        ParticipantSegmentViewSet.as_view({"put": "update", "post": "update"}),
+        name="participant-segment",
     ),
     # --- exports area ---
     path(

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from coding.models import CodebookChange
 from observations.models import PiiCandidate, PiiKnownName
-from research.models import Job
+from research.models import Job, Segmentation
 from research.roles import Capability, Role
 from tests.conftest import Team, client_for
 from tests.factories import (
@@ -110,6 +110,13 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "frontend:pii-accept-kind": {"POST": C.MANAGE_PROJECT},
     "frontend:pii-candidate": {"POST": C.MANAGE_PROJECT},
     "frontend:pii-known-name": {"POST": C.MANAGE_PROJECT},
+    # --- segmentation area ---
+    "api:segmentation-list": {"POST": C.IMPORT},
+    "api:segmentation-detail": {"DELETE": C.IMPORT},
+    "api:segmentation-segments": {},
+    "api:segmentation-match": {},
+    "api:segmentation-compare": {},
+    "api:participant-segment": {"POST": C.IMPORT},
     # --- exports area ---
     "api:export-excerpts": {"GET": C.EXPORT},
     "api:export-theme-features": {"GET": C.EXPORT},
@@ -153,6 +160,14 @@ def build_kwargs(
     objects["codebook-history-undo"] = CodebookChange.objects.create(
         project=project, action="update", summary="A test change.", before={}, after={}
     )
+    # --- segmentation area ---
+    segmentation = Segmentation.objects.create(
+        project=project, name="Value", version=1, source_name="s.csv"
+    )
+    for key in ("segmentation", "segmentation-segments", "segmentation-match"):
+        objects[key] = segmentation
+    objects["segmentation-compare"] = segmentation
+    objects["participant-segment"] = objects["participant"]
     values: dict[str, object] = {}
     for name in kwargs:
         if name == "slug":

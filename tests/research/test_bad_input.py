@@ -105,6 +105,14 @@ BAD: dict[str, tuple[str, list[tuple[dict, str]]]] = {
     "api:codebook-history-list": ("coding.CodebookChange", []),  # read-only list
     # --- imports area ---
     # --- PII area ---
+    # --- segmentation area ---
+    "api:segmentation-list": (
+        "research.Segmentation",
+        [
+            ({}, "file"),
+            ({"name": "Value", "customer_column": "id", "segment_column": "seg"}, "file"),
+        ],
+    ),
     "api:pii-candidate-list": ("observations.PiiCandidate", []),  # read-only list
     "api:pii-key-list": ("observations.PiiKeyEntry", []),  # read-only list
     "api:pii-known-name-list": (

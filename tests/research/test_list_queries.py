@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from coding.models import CodebookChange
 from observations.models import PiiCandidate, PiiKeyEntry, PiiKnownName
+from research.models import Segmentation
 from research.roles import Role
 from tests.conftest import Team, client_for
 from tests.factories import (
@@ -101,6 +102,12 @@ def _add_rows(resource: str, team: Team, n: int) -> dict[str, object]:
                 pseudonym=f"[Email {index}-{n}]",
             )
     # --- documents, editing and search area ---
+    # --- segmentation area ---
+    elif resource == "segmentation":
+        for index in range(n):
+            Segmentation.objects.create(
+                project=project, name=f"Value {n}", version=index + 1, source_name="s.csv"
+            )
     else:
         pytest.fail(f"tests/research/test_list_queries.py: teach _add_rows about {resource!r}")
     return {}
