@@ -7,7 +7,7 @@ written, and the write happens in one transaction. On PostgreSQL customer rows g
 
 import itertools
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -59,6 +59,7 @@ def segmentation_import(
     segment_column: str,
     type_overrides: dict[str, str] | None = None,
     job: Job | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Segmentation:
     """Import a snapshot as the next version of `name`; nothing is written if any row is bad.
 
@@ -123,6 +124,7 @@ def segmentation_import(
             total=total,
             segment_names=segment_names,
             job=job,
+            progress=progress,
         )
 
 
@@ -141,6 +143,7 @@ def _write(
     total: int,
     segment_names: set[str],
     job: Job | None,
+    progress: Callable[[int, int], None] | None,
 ) -> Segmentation:
     # Lock the project row so two concurrent imports of one name cannot take the same version.
     Project.objects.select_for_update().filter(pk=project.pk).first()
@@ -213,6 +216,8 @@ def _write(
                 batch_size=_BATCH,
             )
         done += len(part)
+        if progress is not None:
+            progress(done, total)
         if job is not None:
             # Inside the import transaction: visible to the task's own connection at once, to
             # other connections only at commit (the job's final state is what pollers rely on).
