@@ -216,9 +216,8 @@ class CustomerSegment(models.Model):
                 fields=["segmentation", "customer_ref"], name="customer_segment_unique"
             ),
         ]
-        indexes: ClassVar = [
-            models.Index(fields=["segmentation", "customer_ref"], name="customer_segment_ref_idx"),
-        ]
+        # The unique constraint's index serves lookups by (segmentation, customer_ref); a second
+        # identical index only slowed the bulk COPY down.
 
     def __str__(self) -> str:
         return f"{self.customer_ref} in {self.segment_id}"

@@ -186,7 +186,24 @@ def build_study(users: dict[str, Any], *, log: Callable[[str], Any]) -> Project:
             text=memo["text"],
             **links,
         )
+    _segmentation(project, users["researcher"], log)
     return project
+
+
+def _segmentation(project: Project, importer: Any, log: Callable[[str], Any]) -> None:
+    from coding.management.commands import _demo_segments as segments
+    from research.services_segmentation import segmentation_import
+
+    snapshot = segmentation_import(
+        project=project,
+        user=importer,
+        name=segments.NAME,
+        file_name=segments.FILE_NAME,
+        data=segments.csv_bytes(),
+        customer_column="customer_ref",
+        segment_column="segment",
+    )
+    log(f"  segmentation {snapshot.name!r}: {snapshot.customer_count} customers")
 
 
 def find_phrase(document: Document, phrase: str) -> int:
