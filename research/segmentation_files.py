@@ -137,6 +137,14 @@ def read_table(file_name: str, data: bytes) -> Table:
 
 def parse_number(value: str) -> float | None:
     """A number, or None if `value` is not one (a lone decimal comma is accepted)."""
+    try:  # fast path: plain numbers are nearly every cell of a large file
+        number = float(value)
+    except ValueError:
+        pass
+    else:
+        if "_" not in value and number == number and number not in (float("inf"), float("-inf")):
+            return number
+        return None
     text = value.strip().replace("\u00a0", "").replace(" ", "")
     if "," in text and "." not in text:
         text = text.replace(",", ".")

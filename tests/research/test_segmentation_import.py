@@ -131,3 +131,13 @@ def test_participant_segments_uses_manual_assignment_when_participant_missing(
     other = _import(team, name="Other")
     with pytest.raises(ValidationError):
         participant_segment_set(participant=p2, segmentation=other, segment=store)
+
+
+@pytest.mark.django_db
+def test_import_keeps_special_characters_when_cells_hold_backslash_tab_or_newline(team):
+    data = b'id,segment,note\nc\\1,"A\tB","two\nlines \\N"\n'
+    seg = _import(team, data=data, customer_column="id", segment_column="segment")
+    row = CustomerSegment.objects.get(segmentation=seg)
+    assert row.customer_ref == "c\\1"
+    assert row.segment.name == "A\tB"
+    assert row.metrics == {"note": "two\nlines \\N"}
