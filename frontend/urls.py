@@ -3,7 +3,7 @@
 from django.urls import URLPattern, path
 
 from frontend import views
-from frontend.areas import codebook, documents, imports, pii, sessions
+from frontend.areas import codebook, documents, imports, pii, segmentations, sessions
 from frontend.areas import workspace as workspace_area
 
 app_name = "frontend"
@@ -27,3 +27,4 @@ urlpatterns += documents.urlpatterns
 urlpatterns += pii.urlpatterns
 urlpatterns += workspace_area.urlpatterns
 urlpatterns += codebook.urlpatterns
+urlpatterns += segmentations.urlpatterns

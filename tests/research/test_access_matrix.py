@@ -117,6 +117,7 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "api:segmentation-match": {},
     "api:segmentation-compare": {},
     "api:participant-segment": {"POST": C.IMPORT},
+    "frontend:segmentation-list": {"POST": C.IMPORT},
     # --- exports area ---
     "api:export-excerpts": {"GET": C.EXPORT},
     "api:export-theme-features": {"GET": C.EXPORT},
