@@ -6,6 +6,7 @@ Each is one transaction that also records a CodebookChange with the rows before 
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from coding.models import DEFAULT_CODE_COLOR, Code, CodebookChange, Excerpt, Memo
 from coding.services.codes import _check_code, code_update
@@ -95,11 +96,12 @@ def code_merge(*, source: Code, target: Code, user: User | None = None) -> Code:
         codes=[source.pk, *(c.pk for c in children)], excerpts=touched, memos=memo_ids
     )
     collapsed = 0
+    # Excerpts without a twin on the target move in one UPDATE, however many there are.
+    plain = [e.pk for e in moving if (e.document_id, e.start, e.end, e.coder_id) not in on_target]
+    Excerpt.objects.filter(pk__in=plain).update(code=target, updated_at=timezone.now())
     for excerpt in moving:
         twin = on_target.get((excerpt.document_id, excerpt.start, excerpt.end, excerpt.coder_id))
         if twin is None:
-            excerpt.code = target
-            excerpt.save(update_fields=["code", "updated_at"])
             continue
         kept, dropped = sorted((twin, excerpt), key=lambda e: (e.created_at, e.pk))
         kept.memo = _joined_memo(kept.memo, dropped.memo)

@@ -257,3 +257,19 @@ def test_undo_refused_when_change_was_already_undone(team, book):
     with pytest.raises(ValidationError) as error:
         services.codebook_undo(change=change, user=team.researcher)
     assert "already been undone" in str(error.value)
+
+
+def _merge_queries(team, excerpts: int) -> int:
+    document = DocumentFactory.create(project=team.project)
+    source = CodeFactory.create(project=team.project)
+    target = CodeFactory.create(project=team.project)
+    for i in range(excerpts):
+        ExcerptFactory.create(document=document, code=source, start=i, end=i + 5)
+    with CaptureQueriesContext(connection) as ctx:
+        services.code_merge(source=source, target=target, user=team.researcher)
+    assert Excerpt.objects.filter(code=target).count() == excerpts
+    return len(ctx.captured_queries)
+
+
+def test_merge_query_count_does_not_grow_when_source_has_more_excerpts(team):
+    assert _merge_queries(team, 3) == _merge_queries(team, 30)
