@@ -176,3 +176,111 @@ class CodebookChange(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+# --- hypotheses area ---
+class Hypothesis(models.Model):
+    """A researcher's CX hypothesis about one theme, tested against the current data.
+
+    Either ``kind == "segment"``: the theme is more (or less) common among the participants of
+    ``segment`` than among those of the snapshot's other segments; or ``kind == "metric"``: the
+    participants with the theme have higher (or lower) values of a numeric or date ``metric``, or
+    (categorical metric) ``category`` is more (or less) common among them. ``latest`` is the
+    newest evaluation; ``fingerprint`` and ``checked_at`` say which data it was last checked on.
+    """
+
+    class Kind(models.TextChoices):
+        SEGMENT = "segment", "Segment"
+        METRIC = "metric", "Metric"
+
+    class Direction(models.TextChoices):
+        MORE = "more", "More common"
+        LESS = "less", "Less common"
+        HIGHER = "higher", "Higher"
+        LOWER = "lower", "Lower"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="hypotheses")
+    statement = models.TextField()
+    # SET_NULL: deleting or merging a code must not silently delete the hypotheses about it.
+    code = models.ForeignKey(
+        Code, null=True, blank=True, on_delete=models.SET_NULL, related_name="hypotheses"
+    )
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    segmentation = models.ForeignKey(
+        "research.Segmentation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="hypotheses",
+    )
+    segment = models.CharField(max_length=255, blank=True)
+    metric = models.CharField(max_length=128, blank=True)
+    category = models.CharField(max_length=255, blank=True)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    latest = models.ForeignKey(
+        "HypothesisEvaluation",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    fingerprint = models.CharField(max_length=64, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-created_at", "-id"]
+        indexes: ClassVar = [models.Index(fields=["project", "code"])]
+
+    def __str__(self) -> str:
+        return self.statement[:60]
+
+
+class HypothesisEvaluation(models.Model):
+    """One evaluation of a hypothesis whose outcome or numbers differ from the one before."""
+
+    class Outcome(models.TextChoices):
+        SUPPORTED = "supported", "Supported"
+        NOT_SUPPORTED = "not_supported", "Not supported"
+        NOT_ENOUGH = "not_enough_evidence", "Not enough evidence"
+
+    hypothesis = models.ForeignKey(Hypothesis, on_delete=models.CASCADE, related_name="evaluations")
+    outcome = models.CharField(max_length=24, choices=Outcome.choices)
+    reason = models.CharField(max_length=500)
+    test = models.CharField(max_length=16)
+    p_value = models.FloatField(null=True, blank=True)
+    statistic = models.FloatField(null=True, blank=True)
+    # Lift (segment, categorical metric) or rank-biserial correlation (numeric metric).
+    effect = models.FloatField(null=True, blank=True)
+    # Group sizes, counts, prevalences or medians, and their labels: see coding.hypotheses.
+    numbers = models.JSONField(default=dict)
+    quote_ids = models.JSONField(default=list)
+    fingerprint = models.CharField(max_length=64)
+    evaluated_at = models.DateTimeField()
+
+    class Meta:
+        ordering: ClassVar = ["-evaluated_at", "-id"]
+        indexes: ClassVar = [models.Index(fields=["hypothesis", "-evaluated_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.hypothesis_id}: {self.outcome}"
+
+
+class HypothesisRefresh(models.Model):
+    """A queued re-evaluation of a project's hypotheses: at most one row (one task) per project.
+
+    The row is inserted when data changes and no task is queued yet; the task deletes it before it
+    starts evaluating, so a change made while it runs queues the next one.
+    """
+
+    project = models.OneToOneField(
+        Project, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"refresh {self.project_id}"

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from coding.hypotheses import data_changed
 from coding.models import Code, Excerpt
 from observations.models import Document
 from research.models import User
@@ -44,6 +45,7 @@ def excerpt_create(
     quote = _check_span(document, start, end)
     if text is not None and text != quote:
         raise ValidationError({"text": "Does not match the document at these offsets."})
+    data_changed(document.project_id)
     return Excerpt.objects.create(
         project=document.project,
         document=document,
@@ -88,10 +90,12 @@ def excerpt_update(
     if memo is not None:
         excerpt.memo = memo
     excerpt.save()
+    data_changed(excerpt.project_id)
     return excerpt
 
 
 @transaction.atomic
 def excerpt_delete(*, excerpt: Excerpt) -> None:
     """Delete an excerpt."""
+    data_changed(excerpt.project_id)
     excerpt.delete()
