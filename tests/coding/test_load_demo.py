@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from coding.management.commands import _demo_data as data
+from coding.management.commands import _demo_survey as survey
 from coding.models import Code, Excerpt, Memo
 from observations.models import Document, FieldNote, ObservationSession, SpeakerTurn
 from research.models import Membership, Participant, Project, User
@@ -49,9 +50,32 @@ def demo_project() -> Project:
 def test_creates_participants_with_customer_refs_when_run_on_empty_database(load):
     load()
     participants = demo_project().participants.all()
-    assert len(participants) == 4
+    assert len(participants) == 40  # four interviewees, 36 survey respondents
     assert all(p.customer_ref for p in participants)
-    assert len({p.customer_ref for p in participants}) == 4
+    assert len({p.customer_ref for p in participants}) == 40
+    assert {p.pseudonym for p in participants} == {f"P{n:02d}" for n in range(1, 41)}
+
+
+def test_creates_one_survey_answer_per_respondent_when_run(load):
+    load()
+    answers = Document.objects.filter(project=demo_project(), kind=Document.Kind.SURVEY)
+    assert answers.count() == len(survey.RESPONDENTS) == 36
+    by_pseudonym = {
+        d.participant.pseudonym: d for d in answers.select_related("participant") if d.participant
+    }
+    assert set(by_pseudonym) == {f"P{n:02d}" for n in range(5, 41)}
+    for spec in survey.RESPONDENTS:
+        document = by_pseudonym[spec["pseudonym"]]
+        # Like the survey importer: the answer alone, no speaker turns.
+        assert document.text == spec["answer"]
+        assert not document.turns.exists()
+        assert document.participant is not None
+        assert document.participant.customer_ref == spec["customer_ref"]
+        assert 1 <= document.text.count(". ") + 1 <= 4  # one to four sentences
+    assert len({d.text for d in answers}) == 36
+    # Some answers name nothing the codebook covers; they stay uncoded.
+    uncoded = answers.exclude(excerpts__isnull=False)
+    assert 3 <= uncoded.count() <= 6
 
 
 def test_creates_store_session_with_mixed_field_notes_when_run(load):
@@ -118,7 +142,8 @@ def test_builds_codebook_of_three_themes_with_defined_children_when_run(load):
 def test_stores_excerpts_matching_document_text_when_two_coders_code(load):
     load()
     excerpts = list(Excerpt.objects.filter(project=demo_project()).select_related("document"))
-    assert 20 <= len(excerpts) <= 30
+    survey_excerpts = sum(len(spec["excerpts"]) for spec in survey.RESPONDENTS)
+    assert len(excerpts) == len(data.EXCERPTS) + survey_excerpts == 89
     assert {e.coder.username for e in excerpts} == {"researcher", "coder"}
     for excerpt in excerpts:
         assert excerpt.text == excerpt.document.text[excerpt.start : excerpt.end]

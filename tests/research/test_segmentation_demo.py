@@ -19,7 +19,7 @@ def test_demo_has_snapshot_matching_all_participants_when_loaded(
         call_command("load_demo", stdout=StringIO())
     project = Project.objects.get(slug=data.SLUG)
     snapshot = Segmentation.objects.get(project=project)
-    assert snapshot.customer_count == 204
+    assert snapshot.customer_count == 240  # 40 participants, 200 other customers
     assert snapshot.metric_types == {
         "first_year_spend": "numeric",
         "tenure_months": "numeric",
@@ -33,6 +33,6 @@ def test_demo_has_snapshot_matching_all_participants_when_loaded(
         "Price hunters",
     }
     report = participant_match_report(project=project, segmentation=snapshot)
-    assert len(report["matched"]) == 4
+    assert len(report["matched"]) == 40
     assert report["unmatched"] == []
     assert report["ambiguous"] == []

@@ -207,6 +207,13 @@ CODEBOOK: list[dict[str, Any]] = [
                 "description": "Charges outside the plan allowance that the customer did not expect, such as daily roaming.",
             },
             {
+                "name": "Price not as promised",
+                "color": "#8C5A00",
+                "description": "The price paid is not the deal the customer believes they signed up for: a discount or cashback not applied, a fee added at checkout, a rise announced soon after joining.",
+                "inclusion_notes": "Include a price rise the customer learns of in the first month.",
+                "exclusion_notes": "A first bill that is larger only because of the part month is First bill shock.",
+            },
+            {
                 "name": "Explaining the bill",
                 "color": "#F2A66B",
                 "description": "Someone or something making a charge understandable: an advisor's drawing, a clear call, help text.",

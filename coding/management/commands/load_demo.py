@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from coding.management.commands import _demo_data as data
+from coding.management.commands import _demo_survey as survey
 from coding.models import Code, Excerpt
 from coding.services import code_create, excerpt_create, memo_create
 from observations.models import Document, FieldNote, ObservationSession
@@ -171,6 +172,8 @@ def build_study(users: dict[str, Any], *, log: Callable[[str], Any]) -> Project:
             text=phrase,
         )
     log(f"  {len(codes)} codes, {len(excerpts)} excerpts")
+    answers = _survey(project, users, codes)
+    log(f"  survey: {answers} answers from as many participants")
     for memo in data.MEMOS:
         links: dict[str, Any] = {}
         if "code" in memo:
@@ -204,6 +207,41 @@ def _segmentation(project: Project, importer: Any, log: Callable[[str], Any]) ->
         segment_column="segment",
     )
     log(f"  segmentation {snapshot.name!r}: {snapshot.customer_count} customers")
+
+
+def _survey(project: Project, users: dict[str, Any], codes: dict[str, Code]) -> int:
+    """The open survey: a participant per respondent, their answer as one `survey` document (as
+    the survey importer stores it: the answer alone, no turns) and its excerpts. Returns the
+    number of answers."""
+    for spec in survey.RESPONDENTS:
+        participant = participant_create(
+            project=project,
+            pseudonym=spec["pseudonym"],
+            customer_ref=spec["customer_ref"],
+            attributes=spec["attributes"],
+            consent=spec["consent"],
+        )
+        document, _job = document_create(
+            project=project,
+            creator=users["researcher"],
+            title=f"{survey.TITLE} — {spec['pseudonym']}",
+            text=spec["answer"],
+            kind=Document.Kind.SURVEY,
+            participant=participant,
+            source_name=survey.SOURCE_NAME,
+            recorded_at=datetime.combine(date.fromisoformat(spec["answered"]), time(9), UTC),
+        )
+        for coder, code_name, phrase in spec["excerpts"]:
+            start = find_phrase(document, phrase)
+            excerpt_create(
+                document=document,
+                code=codes[code_name],
+                start=start,
+                end=start + len(phrase),
+                coder=users[coder],
+                text=phrase,
+            )
+    return len(survey.RESPONDENTS)
 
 
 def find_phrase(document: Document, phrase: str) -> int:
