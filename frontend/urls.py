@@ -3,7 +3,7 @@
 from django.urls import URLPattern, path
 
 from frontend import views
-from frontend.areas import codebook, documents, imports, pii, segmentations, sessions
+from frontend.areas import codebook, dashboard, documents, imports, pii, segmentations, sessions
 from frontend.areas import workspace as workspace_area
 
 app_name = "frontend"
@@ -28,3 +28,4 @@ urlpatterns += pii.urlpatterns
 urlpatterns += workspace_area.urlpatterns
 urlpatterns += codebook.urlpatterns
 urlpatterns += segmentations.urlpatterns
+urlpatterns += dashboard.urlpatterns

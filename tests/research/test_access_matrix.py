@@ -118,6 +118,9 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "api:segmentation-compare": {},
     "api:participant-segment": {"POST": C.IMPORT},
     "frontend:segmentation-list": {"POST": C.IMPORT},
+    # --- dashboard area ---
+    "frontend:dashboard": {},
+    "frontend:dashboard-quotes": {},
     # --- exports area ---
     "api:export-excerpts": {"GET": C.EXPORT},
     "api:export-theme-features": {"GET": C.EXPORT},

@@ -113,6 +113,14 @@ export function selectionToOffsets(range, root) {
   return end > start ? { start, end } : null;
 }
 
+/** The first highlight under `root` that paints excerpt `id` (a number), or null. */
+export function markFor(root, id) {
+  for (const mark of root.querySelectorAll(".ws-hl[data-ids]")) {
+    if (mark.dataset.ids.split(",").map(Number).includes(id)) return mark;
+  }
+  return null;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The page. Everything below runs only on the workspace page (an element #ws is present).
 
@@ -694,6 +702,24 @@ function nextUncoded() {
   announce("Every turn has an excerpt");
 }
 
+/** Arriving with ?excerpt=<id> (from the dashboard's quotes): bring that excerpt into view,
+ * flash and focus it, and open its panel. */
+function focusRequested() {
+  const wanted = Number(new URLSearchParams(window.location.search).get("excerpt"));
+  if (!Number.isInteger(wanted) || wanted <= 0) return;
+  const mark = markFor($("ws-doc"), wanted);
+  if (!mark) {
+    showError("That excerpt is no longer in this document.");
+    return;
+  }
+  openPanel(mark);
+  mark.classList.add("ws-hl--target");
+  mark.scrollIntoView({ block: "center" });
+  // Focus, not a DOM selection: a selection would turn the next Enter into "code this text".
+  mark.focus({ preventScroll: true });
+  announce("Showing the excerpt you opened from the dashboard");
+}
+
 function docKey(ev) {
   if (picker.open) return;
   const target = ev.target;
@@ -819,6 +845,7 @@ async function start() {
     const memoForm = $("ws-memo-form");
     if (memoForm) memoForm.addEventListener("submit", addMemo);
   }
+  focusRequested();
   window.workspaceReadyAt = performance.now();
   window.workspaceReady = true;
   document.documentElement.dataset.workspaceReady = "1";
