@@ -437,36 +437,33 @@ def frequency_bars(dataset: analysis.Dataset) -> tuple[list[Bar], list[Bar], lis
 def export_links(
     access_can_export: bool, slug: str, params: dict[str, str]
 ) -> list[tuple[str, list[tuple[str, str]]]]:
-    """[(what, [(format, url)])]: the matrix with the current filters, and the project exports."""
+    """[(what, [(format, url)])]: the matrix with the current filters, and the project exports;
+    empty for a role without the export capability (the API would refuse the files)."""
+    if not access_can_export:
+        return []
     api = reverse("api:project-detail", kwargs={"slug": slug})
     matrix = {k: v for k, v in params.items() if k != "snapshot"}
     if "snapshot" in params:
         matrix["segmentation"] = params["snapshot"]
-    links = [
+    excerpts = reverse("api:export-excerpts", kwargs={"slug": slug})
+    features = reverse("api:export-theme-features", kwargs={"slug": slug})
+    return [
         (
             "This matrix, with the filters above",
             [
                 (label, f"{api}analysis/theme-segment/?{urlencode({**matrix, 'format': fmt})}")
                 for fmt, label in (("csv", "CSV"), ("xlsx", "XLSX"))
             ],
-        )
+        ),
+        (
+            "Excerpts with participant attributes and code path",
+            [("CSV", f"{excerpts}?format=csv"), ("XLSX", f"{excerpts}?format=xlsx")],
+        ),
+        (
+            "Theme features: one row per participant by customer ref, one column per code",
+            [("CSV", f"{features}?format=csv")],
+        ),
     ]
-    if access_can_export:
-        excerpts = reverse("api:export-excerpts", kwargs={"slug": slug})
-        features = reverse("api:export-theme-features", kwargs={"slug": slug})
-        links.append(
-            (
-                "Excerpts with participant attributes and code path",
-                [("CSV", f"{excerpts}?format=csv"), ("XLSX", f"{excerpts}?format=xlsx")],
-            )
-        )
-        links.append(
-            (
-                "Theme features: one row per participant by customer ref, one column per code",
-                [("CSV", f"{features}?format=csv")],
-            )
-        )
-    return links
 
 
 # --- views --------------------------------------------------------------------------------------

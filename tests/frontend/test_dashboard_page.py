@@ -344,9 +344,12 @@ def test_quotes_for_another_projects_code_are_404(team, study, client_as):
     assert client.get(url).status_code == 400
 
 
-def test_every_role_may_read_the_dashboard(team, study, client_as):
+def test_every_role_may_read_the_dashboard_and_exporters_see_the_exports(team, study, client_as):
     for user in (team.owner, team.researcher, team.coder, team.manager):
-        assert client_as(user).get(dashboard_url(team.project)).status_code == 200
+        response = client_as(user).get(dashboard_url(team.project))
+        assert response.status_code == 200
+        exports = reverse("api:export-excerpts", args=[team.project.slug])
+        assert (exports in response.content.decode()) == (user != team.coder)
 
 
 def test_project_home_and_segmentations_page_link_to_the_dashboard(team, study, client_as):
