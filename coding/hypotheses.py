@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -295,7 +296,7 @@ def reevaluate_project(project_id: int) -> int:
     return len(refresh(project))
 
 
-def refresh(project: Project, hypotheses: list[Hypothesis] | None = None) -> list[Hypothesis]:
+def refresh(project: Project, hypotheses: Sequence[Hypothesis] | None = None) -> list[Hypothesis]:
     """Re-evaluate the (given, else all) hypotheses of `project` whose fingerprint is stale;
     returns those re-evaluated. One query when none is stale."""
     data = data_fingerprint(project)

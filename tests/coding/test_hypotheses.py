@@ -69,9 +69,9 @@ def build(team: Team, people: Sequence[tuple[str, bool, float | None, str]]) -> 
         )
         doc = DocumentFactory.create(project=project, participant=participant, text=TEXT)
         if has:
-            ExcerptFactory.create(document=doc, code=child, coder=team.coder, start=2, end=30)
+            ExcerptFactory.create(document=doc, code=child, coder=team.coder, start=2, end=33)
         else:
-            ExcerptFactory.create(document=doc, code=other, coder=team.coder, start=2, end=30)
+            ExcerptFactory.create(document=doc, code=other, coder=team.coder, start=2, end=33)
         out.append(participant)
         docs.append(doc)
     return World(project, snapshot, theme, child, other, out, docs)
@@ -305,7 +305,7 @@ def test_history_grows_when_numbers_change_and_outcome_follows(team: Team) -> No
     assert h.latest is not None
     assert h.latest.outcome == "not_supported"
     for doc in world.documents[6:10]:  # the rest of the Price hunters now mention it
-        ExcerptFactory.create(document=doc, code=world.child, coder=team.coder, start=2, end=30)
+        ExcerptFactory.create(document=doc, code=world.child, coder=team.coder, start=2, end=33)
     Excerpt.objects.filter(document__in=world.documents[10:15], code=world.child).delete()
     assert [x.pk for x in hypotheses.refresh(world.project)] == [h.pk]
     h.refresh_from_db()
@@ -365,7 +365,7 @@ def test_excerpt_create_reevaluates_on_commit_once_per_project(
     assert h.latest.outcome == "not_supported"
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         for doc in world.documents[6:10]:
-            excerpt_create(document=doc, code=world.child, start=2, end=30, coder=team.coder)
+            excerpt_create(document=doc, code=world.child, start=2, end=33, coder=team.coder)
     assert len(callbacks) == 4
     assert not HypothesisRefresh.objects.exists()  # the inline task ran and cleared its flag
     h.refresh_from_db()

@@ -16,6 +16,7 @@ from django.db import transaction
 
 from coding.management.commands import _demo_data as data
 from coding.management.commands import _demo_survey as survey
+from coding.management.commands._demo_hypotheses import add_hypotheses
 from coding.models import Code, Excerpt
 from coding.services import code_create, excerpt_create, memo_create
 from observations.models import Document, FieldNote, ObservationSession
@@ -190,6 +191,8 @@ def build_study(users: dict[str, Any], *, log: Callable[[str], Any]) -> Project:
             **links,
         )
     _segmentation(project, users["researcher"], log)
+    added = add_hypotheses(project, users["researcher"])
+    log(f"  {added} hypotheses")
     return project
 
 
