@@ -404,16 +404,37 @@ def compute(h: Hypothesis, cache: dict[tuple[int, str], analysis.Dataset] | None
         segment = None
     result.numbers.update({"level": level, "theme": code.name})
     if result.outcome != Outcome.NOT_ENOUGH or result.numbers.get("with", 0):
-        found = analysis.quotes(
-            project=h.project,
-            segmentation=h.segmentation,
-            code=code.pk,
-            segment=segment,
-            level=level,
-            limit=500,
-        )
-        result.quote_ids = [q["excerpt"] for q in analysis.best_quotes(found["quotes"], MAX_QUOTES)]
+        result.quote_ids = _quote_ids(dataset, code.pk, segment)
     return result
+
+
+def _quote_ids(dataset: analysis.Dataset, row: int, segment: str | None) -> list[int]:
+    """Up to MAX_QUOTES excerpts behind the hypothesis, picked by `analysis.best_quotes` among
+    the same excerpts `analysis.quotes` lists (observed participants with a segment; the
+    segment's only when one is named), from the gathered evidence: one query."""
+    evidence = {
+        e.excerpt: e
+        for e in dataset.evidence
+        if e.row == row
+        and e.participant in dataset.segment_of
+        and (segment is None or dataset.segment_of[e.participant] == segment)
+    }
+    if not evidence:
+        return []
+    rows = Excerpt.objects.filter(pk__in=evidence).values("id", "text", "start", "document__title")
+    found = [
+        {
+            "excerpt": r["id"],
+            "text": r["text"],
+            "participant": evidence[r["id"]].participant,
+            "customer_speech": evidence[r["id"]].customer_speech,
+            "order": (r["document__title"], r["start"]),
+        }
+        for r in rows
+    ]
+    # analysis.quotes' order: customer speech first, then by document and position.
+    found.sort(key=lambda q: (not q["customer_speech"], q["order"]))
+    return [q["excerpt"] for q in analysis.best_quotes(found, MAX_QUOTES)]
 
 
 def _segment(h: Hypothesis, code: Code, dataset: analysis.Dataset) -> Result:
@@ -643,14 +664,16 @@ def evaluate(
     fp = fingerprint(hypothesis, data)
     with transaction.atomic():
         # Lock the hypothesis so two concurrent evaluations cannot both add the same history row.
-        locked = Hypothesis.objects.select_for_update().filter(pk=hypothesis.pk).first()
+        # of=("self",): PostgreSQL cannot lock the nullable side of the join to `latest`.
+        locked = (
+            Hypothesis.objects.select_related("latest")
+            .select_for_update(of=("self",))
+            .filter(pk=hypothesis.pk)
+            .first()
+        )
         if locked is None:  # deleted meanwhile
             raise Hypothesis.DoesNotExist(hypothesis.pk)
-        latest = (
-            HypothesisEvaluation.objects.filter(pk=locked.latest_id).first()
-            if locked.latest_id
-            else None
-        )
+        latest = locked.latest
         if latest is not None and _same(latest, result):
             latest.quote_ids = result.quote_ids
             latest.fingerprint = fp

@@ -431,3 +431,42 @@ def test_for_theme_gives_fresh_cards(team: Team) -> None:
     assert card["outcome_label"] == "Supported"
     assert card["summary"].startswith("9 of 10 Price hunters")
     assert HypothesisEvaluation.objects.filter(hypothesis=h).count() == 1
+
+
+def test_excerpt_save_with_inline_reevaluation_stays_cheap(
+    team: Team, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The workspace's excerpt save (at most six queries) plus the inline task at commit: a few
+    queries for the project, then a handful per hypothesis whose data changed."""
+    from django.urls import reverse
+
+    from tests.conftest import client_for
+
+    world = strong(team)
+    client = client_for(team.coder)
+    url = reverse("api:excerpt-list", kwargs={"slug": world.project.slug})
+
+    def save(doc_index: int) -> int:
+        body = {
+            "document": world.documents[doc_index].pk,
+            "code": world.other.pk,
+            "start": 40,
+            "end": 50,
+        }
+        with (
+            CaptureQueriesContext(connection) as ctx,
+            django_capture_on_commit_callbacks(execute=True),
+        ):
+            assert client.post(url, body, format="json").status_code == 201
+        return len([q for q in ctx.captured_queries if "SAVEPOINT" not in q["sql"]])
+
+    without = save(0)
+    segment_hypothesis(world, team)
+    metric_hypothesis(world, team, "spend", "higher")
+    three = save(1)
+    for _ in range(3):
+        segment_hypothesis(world, team)
+    six = save(2)
+    print(f"\nexcerpt save: {without} queries, {three} with 2 hypotheses, {six} with 5")
+    assert without <= 7  # the save, plus one query to learn there is nothing to re-evaluate
+    assert six - three <= 3 * 6  # at most six queries per further hypothesis
