@@ -785,35 +785,47 @@ def project_hypotheses(project: Project) -> list[Hypothesis]:
     return hypotheses
 
 
-def for_theme(project: Project, code_id: int) -> list[dict[str, Any]]:
-    """The hypotheses about one theme, for the dashboard's theme card: fresh, newest first.
+def _card(h: Hypothesis) -> dict[str, Any]:
+    latest = h.latest
+    return {
+        "id": h.pk,
+        "code": h.code_id,
+        "statement": h.statement,
+        "kind": h.kind,
+        "segment": h.segment,
+        "metric": h.metric,
+        "category": h.category,
+        "direction": h.direction,
+        "outcome": latest.outcome if latest else None,
+        "outcome_label": latest.get_outcome_display() if latest else "Not evaluated",
+        "reason": latest.reason if latest else "",
+        "summary": summary(h, latest),
+        "p_value": latest.p_value if latest else None,
+        "effect": latest.effect if latest else None,
+        "evaluated_at": latest.evaluated_at if latest else None,
+    }
 
-    Each item: ``{"id", "statement", "kind", "segment", "metric", "category", "direction",
-    "outcome" ("supported" | "not_supported" | "not_enough_evidence" | None),
-    "outcome_label", "reason", "summary" (the numbers in plain words), "p_value", "effect",
-    "evaluated_at"}``.
+
+def for_theme(project: Project, code_id: int) -> list[dict[str, Any]]:
+    """The hypotheses about one theme (or code), for the dashboard's theme card: fresh, newest
+    first. Queries: two, plus the re-evaluation of any whose data changed.
+
+    Each item: ``{"id", "code", "statement", "kind" ("segment" | "metric"), "segment",
+    "metric", "category", "direction" ("more" | "less" | "higher" | "lower"), "outcome"
+    ("supported" | "not_supported" | "not_enough_evidence" | None when never evaluated),
+    "outcome_label" ("Supported", "Not supported", "Not enough evidence", "Not evaluated"),
+    "reason", "summary" (the numbers in plain words), "p_value", "effect", "evaluated_at"}``.
     """
-    hypotheses = list(with_related(Hypothesis.objects.filter(project=project, code_id=code_id)))
-    refresh(project, hypotheses)
-    out = []
-    for h in hypotheses:
-        latest = h.latest
-        out.append(
-            {
-                "id": h.pk,
-                "statement": h.statement,
-                "kind": h.kind,
-                "segment": h.segment,
-                "metric": h.metric,
-                "category": h.category,
-                "direction": h.direction,
-                "outcome": latest.outcome if latest else None,
-                "outcome_label": latest.get_outcome_display() if latest else "Not evaluated",
-                "reason": latest.reason if latest else "",
-                "summary": summary(h, latest),
-                "p_value": latest.p_value if latest else None,
-                "effect": latest.effect if latest else None,
-                "evaluated_at": latest.evaluated_at if latest else None,
-            }
-        )
+    return for_themes(project).get(code_id, [])
+
+
+def for_themes(project: Project) -> dict[int, list[dict[str, Any]]]:
+    """`for_theme` for every code at once: {code id: items}, codes without hypotheses absent.
+    Two queries (plus re-evaluations), whatever the number of themes: for pages with many cards."""
+    items = list(with_related(Hypothesis.objects.filter(project=project, code__isnull=False)))
+    refresh(project, items)
+    out: dict[int, list[dict[str, Any]]] = {}
+    for h in items:
+        assert h.code_id is not None
+        out.setdefault(h.code_id, []).append(_card(h))
     return out

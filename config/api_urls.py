@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from coding.api import CodeViewSet, ExcerptViewSet, MemoViewSet, WorkspaceView
 from coding.codebook_api import codebook_routes
 from coding.exports_api import ExcerptExportView, ThemeFeatureExportView
+from coding.hypotheses_api import HypothesisActionViewSet, HypothesisViewSet
 from coding.invivo_api import InVivoView
 from observations.api import DocumentViewSet, NoteViewSet, SearchView, SessionViewSet
 from observations.pii_api import (
@@ -92,6 +93,18 @@ urlpatterns = [
         "projects/<slug:slug>/participants/<str:pk>/segment/",
         ParticipantSegmentViewSet.as_view({"put": "update", "post": "update"}),
         name="participant-segment",
+    ),
+    # --- hypotheses area ---
+    *scoped_routes("hypotheses", HypothesisViewSet, "hypothesis"),
+    path(
+        "projects/<slug:slug>/hypotheses/<str:pk>/evaluations/",
+        HypothesisActionViewSet.as_view({"get": "evaluations"}),
+        name="hypothesis-evaluations",
+    ),
+    path(
+        "projects/<slug:slug>/hypotheses/<str:pk>/evaluate/",
+        HypothesisActionViewSet.as_view({"post": "evaluate"}),
+        name="hypothesis-evaluate",
     ),
     # --- exports area ---
     path(

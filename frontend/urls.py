@@ -4,6 +4,7 @@ from django.urls import URLPattern, path
 
 from frontend import views
 from frontend.areas import codebook, dashboard, documents, imports, pii, segmentations, sessions
+from frontend.areas import hypotheses as hypotheses_area
 from frontend.areas import workspace as workspace_area
 
 app_name = "frontend"
@@ -29,3 +30,4 @@ urlpatterns += workspace_area.urlpatterns
 urlpatterns += codebook.urlpatterns
 urlpatterns += segmentations.urlpatterns
 urlpatterns += dashboard.urlpatterns
+urlpatterns += hypotheses_area.urlpatterns

@@ -42,6 +42,13 @@ def _copy_text(value: str) -> str:
     )
 
 
+def _hypotheses_data_changed(project_id: int) -> None:
+    # Imported here: coding.hypotheses reads snapshots through this module.
+    from coding.hypotheses import data_changed
+
+    data_changed(project_id)
+
+
 def _column(header: list[str], name: str, field: str) -> int:
     wanted = name.strip()
     if wanted not in header:
@@ -122,6 +129,7 @@ def segmentation_import(
     if job is not None:
         job_progress(job=job, progress=0.05, message="File checked; writing customers")
     with transaction.atomic():
+        _hypotheses_data_changed(project.pk)
         return _write(
             project=project,
             user=user,
@@ -334,6 +342,7 @@ def participant_segment_set(
     """Set (or clear, with None) a participant's segment by hand for one snapshot."""
     if participant.project_id != segmentation.project_id:
         raise ValidationError({"segmentation": "That snapshot belongs to another project."})
+    _hypotheses_data_changed(participant.project_id)
     if segment is None:
         ParticipantSegment.objects.filter(
             participant=participant, segmentation=segmentation

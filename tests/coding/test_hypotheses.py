@@ -470,3 +470,14 @@ def test_excerpt_save_with_inline_reevaluation_stays_cheap(
     print(f"\nexcerpt save: {without} queries, {three} with 2 hypotheses, {six} with 5")
     assert without <= 7  # the save, plus one query to learn there is nothing to re-evaluate
     assert six - three <= 3 * 6  # at most six queries per further hypothesis
+
+
+def test_for_themes_answers_every_card_in_two_queries_when_fresh(team: Team) -> None:
+    world = strong(team)
+    segment_hypothesis(world, team)
+    segment_hypothesis(world, team, code=world.other)
+    with CaptureQueriesContext(connection) as ctx:
+        cards = hypotheses.for_themes(world.project)
+    assert len(ctx.captured_queries) == 2
+    assert set(cards) == {world.theme.pk, world.other.pk}
+    assert cards[world.other.pk][0]["code"] == world.other.pk

@@ -9,7 +9,7 @@ so a future route cannot slip in untested.
 import pytest
 from django.urls import reverse
 
-from coding.models import CodebookChange
+from coding.models import CodebookChange, Hypothesis
 from observations.models import PiiCandidate, PiiKnownName
 from research.models import Job, Segmentation
 from research.roles import Capability, Role
@@ -121,6 +121,12 @@ NEEDS: dict[str, dict[str, Capability]] = {
     # --- dashboard area ---
     "frontend:dashboard": {},
     "frontend:dashboard-quotes": {},
+    # --- hypotheses area ---
+    "api:hypothesis-list": {"POST": C.EDIT_CODEBOOK},
+    "api:hypothesis-detail": {"PATCH": C.EDIT_CODEBOOK, "DELETE": C.EDIT_CODEBOOK},
+    "api:hypothesis-evaluations": {},
+    "api:hypothesis-evaluate": {"POST": C.EDIT_CODEBOOK},
+    "frontend:hypotheses": {"POST": C.EDIT_CODEBOOK},
     # --- exports area ---
     "api:export-excerpts": {"GET": C.EXPORT},
     "api:export-theme-features": {"GET": C.EXPORT},
@@ -172,6 +178,18 @@ def build_kwargs(
         objects[key] = segmentation
     objects["segmentation-compare"] = segmentation
     objects["participant-segment"] = objects["participant"]
+    # --- hypotheses area ---
+    hypothesis = Hypothesis.objects.create(
+        project=project,
+        statement="Callers spend more.",
+        code=objects["code"],
+        kind="segment",
+        segmentation=segmentation,
+        segment="A",
+        direction="more",
+    )
+    for key in ("hypothesis", "hypothesis-evaluations", "hypothesis-evaluate"):
+        objects[key] = hypothesis
     values: dict[str, object] = {}
     for name in kwargs:
         if name == "slug":

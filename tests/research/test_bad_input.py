@@ -125,6 +125,19 @@ BAD: dict[str, tuple[str, list[tuple[dict, str]]]] = {
             ({"name": ["Ama", "Owusu"]}, "name"),
         ],
     ),
+    # --- hypotheses area ---
+    "api:hypothesis-list": (
+        "coding.Hypothesis",
+        [
+            ({}, "statement"),
+            (
+                {"statement": "x", "code": "OTHER_CODE", "kind": "segment", "direction": "more"},
+                "code",
+            ),
+            ({"statement": "x", "code": "CODE", "kind": "weather", "direction": "more"}, "kind"),
+            ({"statement": "x", "code": "CODE", "kind": "segment", "direction": "up"}, "direction"),
+        ],
+    ),
     "api:memo-list": (
         "coding.Memo",
         [

@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from coding.models import CodebookChange
+from coding.models import CodebookChange, Hypothesis
 from observations.models import PiiCandidate, PiiKeyEntry, PiiKnownName
 from research.models import Segmentation
 from research.roles import Role
@@ -107,6 +107,22 @@ def _add_rows(resource: str, team: Team, n: int) -> dict[str, object]:
         for index in range(n):
             Segmentation.objects.create(
                 project=project, name=f"Value {n}", version=index + 1, source_name="s.csv"
+            )
+    # --- hypotheses area ---
+    elif resource == "hypothesis":
+        snapshot, _ = Segmentation.objects.get_or_create(
+            project=project, name="Hypotheses", version=1, defaults={"source_name": "s.csv"}
+        )
+        code = CodeFactory.create(project=project)
+        for index in range(n):
+            Hypothesis.objects.create(
+                project=project,
+                statement=f"Hypothesis {index} of {n}",
+                code=code,
+                kind="segment",
+                segmentation=snapshot,
+                segment="A",
+                direction="more",
             )
     else:
         pytest.fail(f"tests/research/test_list_queries.py: teach _add_rows about {resource!r}")
