@@ -17,7 +17,9 @@ the exports and the hypotheses alike:
   not lower a segment's prevalence.
 * **Levels.** ``theme``: rows are the top-level codes and an excerpt counts for the theme at the
   root of its code (child codes rolled up). ``code``: rows are all codes in tree order and an
-  excerpt counts for its own code only. Archived codes give no rows.
+  excerpt counts for its own code only. Archived codes give no rows, but their excerpts stay
+  evidence: an archived child still counts for its live theme, and every excerpt counts in its
+  participant's excerpt total (the excerpt unit's denominator).
 * **Dates.** A document's date is when it was recorded, else its session's start, else when it
   was added; ``date_from`` and ``date_to`` are inclusive calendar days (UTC).
 
@@ -333,7 +335,8 @@ def theme_segment(dataset: Dataset, unit: str = "participant") -> stats.ThemeSeg
     )
 
 
-def _clean(value: float | None) -> float | None:
+def clean(value: float | None) -> float | None:
+    """`value`, or None when it is missing or not finite (JSON has no NaN or infinity)."""
     return None if value is None or not math.isfinite(value) else value
 
 
@@ -352,14 +355,14 @@ def theme_segment_cells(dataset: Dataset, result: stats.ThemeSegmentResult) -> l
                 "n": cell.n,
                 "size": cell.size,
                 "participants": result.segment_participants.get(cell.segment, 0),
-                "prevalence": _clean(cell.prevalence),
-                "lift": _clean(cell.lift),
-                "ci_low": _clean(cell.ci_low),
-                "ci_high": _clean(cell.ci_high),
-                "expected": _clean(cell.expected),
+                "prevalence": clean(cell.prevalence),
+                "lift": clean(cell.lift),
+                "ci_low": clean(cell.ci_low),
+                "ci_high": clean(cell.ci_high),
+                "expected": clean(cell.expected),
                 "enough_evidence": cell.enough_evidence,
-                "p_value": _clean(cell.p_value),
-                "q_value": _clean(cell.q_value),
+                "p_value": clean(cell.p_value),
+                "q_value": clean(cell.q_value),
                 "test": cell.test,
             }
         )
@@ -427,13 +430,13 @@ def theme_metric(dataset: Dataset, metric: str) -> list[dict[str, Any]]:
             "path": dataset.paths[int(r.code)],  # type: ignore[call-overload]
             "n_with": r.n_with,
             "n_without": r.n_without,
-            "median_with": _clean(r.median_with),
-            "median_without": _clean(r.median_without),
+            "median_with": clean(r.median_with),
+            "median_without": clean(r.median_without),
             "test": r.test,
-            "statistic": _clean(r.statistic),
-            "p_value": _clean(r.p_value),
-            "q_value": _clean(r.q_value),
-            "effect_size": _clean(r.effect_size),
+            "statistic": clean(r.statistic),
+            "p_value": clean(r.p_value),
+            "q_value": clean(r.q_value),
+            "effect_size": clean(r.effect_size),
         }
         for r in rows
     ]

@@ -83,6 +83,24 @@ def xlsx_bytes(columns: list[str], rows: Iterable[dict[str, Any]]) -> bytes:
     return out.getvalue()
 
 
+def table_download(
+    fmt: str, columns: list[str], rows: Iterable[dict[str, Any]], filename: str
+) -> HttpResponse | StreamingHttpResponse | None:
+    """The table as a formula-safe CSV (streamed) or XLSX attachment named `filename` (no
+    extension, ASCII without quotes), or None for any other format (the caller answers JSON)."""
+    response: HttpResponse | StreamingHttpResponse
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            _csv_lines(columns, rows), content_type="text/csv; charset=utf-8"
+        )
+    elif fmt == "xlsx":
+        response = HttpResponse(xlsx_bytes(columns, rows), content_type=XLSX_TYPE)
+    else:
+        return None
+    response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
+    return response
+
+
 _FORMAT = OpenApiParameter(
     "format", str, enum=["json", "csv", "xlsx"], required=False, description="Download format."
 )
@@ -110,17 +128,9 @@ class _ExportView(ProjectScopedViewSet):
     def respond(self, request: Request) -> Any:
         columns, rows = self.table()
         fmt = request.accepted_renderer.format
-        filename = f"{self.project.slug}-{self.name_part}"
-        if fmt == "csv":
-            response: HttpResponse | StreamingHttpResponse = StreamingHttpResponse(
-                _csv_lines(columns, rows), content_type="text/csv; charset=utf-8"
-            )
-            response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-            return response
-        if fmt == "xlsx":
-            response = HttpResponse(xlsx_bytes(columns, rows), content_type=XLSX_TYPE)
-            response["Content-Disposition"] = f'attachment; filename="{filename}.xlsx"'
-            return response
+        download = table_download(fmt, columns, rows, f"{self.project.slug}-{self.name_part}")
+        if download is not None:
+            return download
         return Response({"columns": columns, "results": list(rows)})
 
 

@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import SimpleRouter
 
+from coding.analysis_api import CoverageView, QuotesView, ThemeMetricView, ThemeSegmentView
 from coding.api import CodeViewSet, ExcerptViewSet, MemoViewSet, WorkspaceView
 from coding.codebook_api import codebook_routes
 from coding.exports_api import ExcerptExportView, ThemeFeatureExportView
@@ -93,6 +94,27 @@ urlpatterns = [
         "projects/<slug:slug>/participants/<str:pk>/segment/",
         ParticipantSegmentViewSet.as_view({"put": "update", "post": "update"}),
         name="participant-segment",
+    ),
+    # --- analysis area ---
+    path(
+        "projects/<slug:slug>/analysis/theme-segment/",
+        ThemeSegmentView.as_view({"get": "list"}),
+        name="analysis-theme-segment",
+    ),
+    path(
+        "projects/<slug:slug>/analysis/theme-metric/",
+        ThemeMetricView.as_view({"get": "list"}),
+        name="analysis-theme-metric",
+    ),
+    path(
+        "projects/<slug:slug>/analysis/coverage/",
+        CoverageView.as_view({"get": "list"}),
+        name="analysis-coverage",
+    ),
+    path(
+        "projects/<slug:slug>/analysis/quotes/",
+        QuotesView.as_view({"get": "list"}),
+        name="analysis-quotes",
     ),
     # --- hypotheses area ---
     *scoped_routes("hypotheses", HypothesisViewSet, "hypothesis"),

@@ -121,6 +121,11 @@ NEEDS: dict[str, dict[str, Capability]] = {
     # --- dashboard area ---
     "frontend:dashboard": {},
     "frontend:dashboard-quotes": {},
+    # --- analysis area (JSON needs READ; ?format=csv|xlsx needs EXPORT, see test_analysis_api) ---
+    "api:analysis-theme-segment": {},
+    "api:analysis-theme-metric": {},
+    "api:analysis-coverage": {},
+    "api:analysis-quotes": {},
     # --- hypotheses area ---
     "api:hypothesis-list": {"POST": C.EDIT_CODEBOOK},
     "api:hypothesis-detail": {"PATCH": C.EDIT_CODEBOOK, "DELETE": C.EDIT_CODEBOOK},

@@ -192,3 +192,71 @@ def test_create_gives_400_naming_the_field_when_input_is_bad(team: Team, route, 
     assert field in fields, payload
     assert all(error["message"] for error in payload["errors"])
     assert Model.objects.count() == before
+
+
+# --- analysis area: GET routes whose query parameters are validated (400 naming the parameter) ---
+BAD_QUERIES: dict[str, list[tuple[dict[str, str], str]]] = {
+    "api:analysis-theme-segment": [
+        ({"level": "galaxy"}, "level"),
+        ({"unit": "word"}, "unit"),
+        ({"source": "transcript,novel"}, "source"),
+        ({"customer_speech": "maybe"}, "customer_speech"),
+        ({"date_from": "2026-13-01"}, "date_from"),
+        ({"date_to": "yesterday"}, "date_to"),
+        ({"date_from": "2026-03-02", "date_to": "2026-03-01"}, "date_to"),
+    ],
+    "api:analysis-theme-metric": [
+        ({}, "metric"),
+        ({"metric": "no-such-metric"}, "metric"),
+        ({"metric": "spend", "level": "galaxy"}, "level"),
+        ({"metric": "spend", "source": "novel"}, "source"),
+    ],
+    "api:analysis-coverage": [
+        ({"date_from": "02/03/2026"}, "date_from"),
+        ({"recruit": "many"}, "recruit"),
+    ],
+    "api:analysis-quotes": [
+        ({}, "code"),
+        ({"code": "THEME", "segment": "Nobody"}, "segment"),
+        ({"code": "CHILD"}, "code"),  # a child code is not a theme at level=theme
+        ({"code": "THEME", "limit": "0"}, "limit"),
+        ({"code": "THEME", "unit": "word", "level": "galaxy"}, "level"),
+    ],
+}
+
+
+def test_every_analysis_route_has_bad_query_cases():
+    from tests.routes import all_routes
+
+    analysis = {r.name for r in all_routes() if r.name.startswith("api:analysis-")}
+    assert analysis <= set(BAD_QUERIES)
+
+
+@pytest.mark.parametrize(
+    ("route_name", "query", "field"),
+    [(name, query, field) for name, cases in BAD_QUERIES.items() for query, field in cases],
+)
+def test_analysis_gives_400_naming_the_parameter_when_query_is_bad(
+    team: Team, route_name, query, field
+):
+    from research.models import Segment, Segmentation
+
+    snapshot = Segmentation.objects.create(
+        project=team.project,
+        name="Value",
+        version=1,
+        source_name="s.csv",
+        metric_types={"spend": "numeric"},
+    )
+    Segment.objects.create(segmentation=snapshot, name="Gold")
+    theme = CodeFactory.create(project=team.project)
+    ids = {"THEME": theme.pk, "CHILD": CodeFactory.create(project=team.project, parent=theme).pk}
+    params = {key: str(ids.get(value, value)) for key, value in query.items()}
+    response = client_for(team.owner).get(
+        reverse(route_name, kwargs={"slug": team.project.slug}), params
+    )
+    assert response.status_code == 400, response.content
+    payload = response.json()
+    assert payload["detail"]
+    assert field in [error.get("field") for error in payload["errors"]], payload
+    assert all(error["message"] for error in payload["errors"])

@@ -31,3 +31,45 @@ def test_nested_route_answers_owner_when_object_is_in_the_project(team, route):
     client = client_for(team.owner)
     statuses = {method: _call(client, method, url).status_code for method in ("GET", "PATCH")}
     assert 404 not in statuses.values(), statuses
+
+
+# --- analysis area ---
+# These routes name their objects in the query string (?segmentation=, ?code=), not the path.
+QUERY_OBJECT_ROUTES = {
+    "api:analysis-theme-segment": ("segmentation",),
+    "api:analysis-theme-metric": ("segmentation",),
+    "api:analysis-coverage": ("segmentation",),
+    "api:analysis-quotes": ("segmentation", "code"),
+}
+
+
+def test_every_analysis_route_is_covered():
+    analysis = {route.name for route in ROUTES if route.name.startswith("api:analysis-")}
+    assert analysis == set(QUERY_OBJECT_ROUTES)
+
+
+@pytest.mark.parametrize(
+    ("route_name", "param"),
+    [(route, param) for route, params in QUERY_OBJECT_ROUTES.items() for param in params],
+)
+def test_query_object_is_404_when_it_belongs_to_another_project(team, route_name, param):
+    from coding.models import Code
+    from research.models import Segmentation
+    from tests.factories import CodeFactory
+
+    def objects(project):
+        segmentation = Segmentation.objects.create(
+            project=project,
+            name="Value",
+            version=1,
+            source_name="s.csv",
+            metric_types={"x": "numeric"},
+        )
+        code: Code = CodeFactory.create(project=project)
+        return {"segmentation": segmentation.pk, "code": code.pk, "metric": "x"}
+
+    mine, theirs = objects(team.project), objects(team.other_project)
+    url = reverse(route_name, kwargs={"slug": team.project.slug})
+    client = client_for(team.owner)
+    assert client.get(url, mine).status_code == 200
+    assert client.get(url, {**mine, param: theirs[param]}).status_code == 404
