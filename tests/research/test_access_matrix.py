@@ -187,7 +187,7 @@ def build_kwargs(
     hypothesis = Hypothesis.objects.create(
         project=project,
         statement="Callers spend more.",
-        code=objects["code"],
+        code_id=objects["code"].pk,
         kind="segment",
         segmentation=segmentation,
         segment="A",
