@@ -17,6 +17,7 @@ from typing import Literal
 MetricType = Literal["numeric", "categorical", "date"]
 METRIC_TYPES: tuple[str, ...] = ("numeric", "categorical", "date")
 
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 _DMY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -68,7 +69,8 @@ class Report:
         return self.total == 0
 
 
-def _decode(data: bytes) -> str:
+def decode_text(data: bytes) -> str:
+    """The file's text: BOM dropped, UTF-8, else cp1252, else latin-1 (which never fails)."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
@@ -83,17 +85,23 @@ def _decode(data: bytes) -> str:
 
 def read_csv(data: bytes) -> Table:
     """Read CSV bytes; the delimiter (`,` `;` tab) is sniffed from the header line only."""
-    text = _decode(data)
-    first_line = text.split("\n", 1)[0].rstrip("\r")
-    if not first_line.strip():
-        raise FileFormatError("The file has no header row.")
-    try:
-        delimiter = csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
-    except csv.Error:
-        delimiter = ","
+    text = decode_text(data)
+    delimiter = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [cell.strip() for cell in next(reader)]
     return Table(header=header, rows=(list(row) for row in reader))
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter (`,` `;` tab) sniffed from the header line only; `,` when unsure."""
+    first_line = text[: text.find("\n")] if "\n" in text else text
+    first_line = first_line.rstrip("\r")
+    if not first_line.strip():
+        raise FileFormatError("The file has no header row.")
+    try:
+        return csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
 
 
 def read_xlsx(data: bytes) -> Table:
@@ -130,7 +138,7 @@ def read_table(file_name: str, data: bytes) -> Table:
     lower = file_name.lower()
     if lower.endswith(".xlsx"):
         return read_xlsx(data)
-    if lower.endswith((".csv", ".txt", ".tsv")):
+    if lower.endswith(CSV_SUFFIXES):
         return read_csv(data)
     raise FileFormatError("Unsupported file type: upload a .csv or .xlsx file.")
 

@@ -1,12 +1,15 @@
 """Writes and comparisons for segmentation snapshots.
 
 `segmentation_import` is all-or-nothing: the whole file is read and validated before anything is
-written, and the write happens in one transaction. On PostgreSQL customer rows go in with COPY
-(psycopg 3) through Django's connection; elsewhere with bulk_create in batches.
+written, and the write happens in one transaction. On PostgreSQL a CSV file takes the SQL fast path
+(research/segmentation_pg.py: COPY of the raw cells, checks and one INSERT ... SELECT) unless it
+cannot be sure to match the Python path; otherwise customer rows are read, checked and converted
+in Python and go in with COPY (psycopg 3) on PostgreSQL, with bulk_create in batches elsewhere.
 """
 
 import itertools
 import json
+import logging
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -15,6 +18,7 @@ from django.db import connection, models, transaction
 from django.db.models import Count, Max
 
 from research import segmentation_files as files
+from research import segmentation_pg
 from research.jobs import job_progress
 from research.models import (
     CustomerSegment,
@@ -26,6 +30,8 @@ from research.models import (
     Segmentation,
     User,
 )
+
+logger = logging.getLogger(__name__)
 
 _BATCH = 5000
 
@@ -106,6 +112,22 @@ def segmentation_import(
         if index in (customer_index, segment_index):
             raise ValidationError({"types": f"{column!r} is not a metric column."})
         forced[index] = metric_type
+    if segmentation_pg.available(file_name):
+        try:
+            return _import_pg(
+                project=project,
+                user=user,
+                name=name.strip(),
+                file_name=file_name,
+                data=data,
+                plan=segmentation_pg.Plan(
+                    header, customer_index, segment_index, metric_columns, forced
+                ),
+                job=job,
+                progress=progress,
+            )
+        except segmentation_pg.Fallback as reason:
+            logger.info("Segmentation import: Python path (%s)", reason)
     unforced = [i for i in metric_columns if i not in forced]
     types: dict[int, str] = dict(
         files.infer_types(header, files.read_table(file_name, data).rows, unforced)
@@ -148,6 +170,78 @@ def segmentation_import(
         )
 
 
+def _import_pg(
+    *,
+    project: Project,
+    user: User | None,
+    name: str,
+    file_name: str,
+    data: bytes,
+    plan: segmentation_pg.Plan,
+    job: Job | None,
+    progress: Callable[[int, int], None] | None,
+) -> Segmentation:
+    """The PostgreSQL fast path; raises Fallback (having written nothing) when it cannot decide."""
+    report = files.Report()
+
+    def phase(done: float, message: str) -> None:
+        if job is not None:
+            job_progress(job=job, progress=done, message=message)
+
+    def create(types: dict[int, str], total: int) -> Segmentation:
+        # Inside the import transaction, as on the Python path.
+        _hypotheses_data_changed(project.pk)
+        return _create_segmentation(
+            project=project,
+            user=user,
+            name=name,
+            file_name=file_name,
+            header=plan.header,
+            customer_index=plan.customer_index,
+            segment_index=plan.segment_index,
+            metric_types={plan.header[i]: types[i] for i in plan.metric_columns},
+            total=total,
+        )
+
+    segmentation = segmentation_pg.import_csv(
+        plan=plan, data=data, report=report, create_segmentation=create, phase=phase
+    )
+    if segmentation is None:
+        raise _report_error(report)
+    if progress is not None:
+        progress(segmentation.customer_count, segmentation.customer_count)
+    return segmentation
+
+
+def _create_segmentation(
+    *,
+    project: Project,
+    user: User | None,
+    name: str,
+    file_name: str,
+    header: list[str],
+    customer_index: int,
+    segment_index: int,
+    metric_types: dict[str, str],
+    total: int,
+) -> Segmentation:
+    """The snapshot row, as the next version of `name` (call inside the import transaction)."""
+    # Lock the project row so two concurrent imports of one name cannot take the same version.
+    Project.objects.select_for_update().filter(pk=project.pk).first()
+    latest = Segmentation.objects.filter(project=project, name=name).aggregate(v=Max("version"))
+    return Segmentation.objects.create(
+        project=project,
+        name=name,
+        version=(latest["v"] or 0) + 1,
+        source_name=file_name[:255],
+        customer_column=header[customer_index],
+        segment_column=header[segment_index],
+        customer_count=total,
+        metric_types=metric_types,
+        created_by=user,
+    )
+
+
 def _write(
     *,
     project: Project,
@@ -165,19 +259,16 @@ def _write(
     job: Job | None,
     progress: Callable[[int, int], None] | None,
 ) -> Segmentation:
-    # Lock the project row so two concurrent imports of one name cannot take the same version.
-    Project.objects.select_for_update().filter(pk=project.pk).first()
-    latest = Segmentation.objects.filter(project=project, name=name).aggregate(v=Max("version"))
-    segmentation = Segmentation.objects.create(
+    segmentation = _create_segmentation(
         project=project,
+        user=user,
         name=name,
-        version=(latest["v"] or 0) + 1,
-        source_name=file_name[:255],
-        customer_column=header[customer_index],
-        segment_column=header[segment_index],
-        customer_count=total,
+        file_name=file_name,
+        header=header,
+        customer_index=customer_index,
+        segment_index=segment_index,
         metric_types={header[i]: types[i] for i in metric_columns},
-        created_by=user,
+        total=total,
     )
     # Segments first: nothing else may run on the connection while a COPY is open.
     created = Segment.objects.bulk_create(
