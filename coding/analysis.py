@@ -36,8 +36,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db.models import Case, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce, Substr
+from django.db.models import Case, Count, F, OuterRef, Q, QuerySet, Subquery, Value, When, Window
+from django.db.models.functions import Coalesce, Length, RowNumber, Substr
 
 from coding import stats
 from coding.models import Code, Excerpt
@@ -451,18 +451,20 @@ def coverage(
     segmentation: Segmentation,
     filters: Filters | None = None,
     recruit: int = 20,
+    dataset: Dataset | None = None,
 ) -> list[dict[str, Any]]:
     """Per segment of the snapshot: observed participants, their sessions and excerpts, whether
     the segment has too few participants to support a claim, and up to `recruit` customers of the
     segment not yet interviewed (by customer_ref, in order), with their total count.
 
-    "Not yet interviewed": in the segment but matching no observed participant.
+    "Not yet interviewed": in the segment but matching no observed participant. Pass the
+    `dataset` already gathered for the same snapshot and filters to save gathering it again; the
+    rest takes five queries whatever the number of segments, customers or participants.
     """
-    filters = filters or Filters()
-    dataset = gather(project=project, segmentation=segmentation, filters=filters)
-    people: dict[str, list[int]] = defaultdict(list)
-    for pk, seg in dataset.segment_of.items():
-        people[seg].append(pk)
+    if dataset is None:
+        dataset = gather(project=project, segmentation=segmentation, filters=filters)
+    filters = dataset.filters
+    people: Counter[str] = Counter(dataset.segment_of.values())
     excerpts: Counter[str] = Counter()
     for e in dataset.evidence:
         if e.participant is not None and e.participant in dataset.segment_of:
@@ -479,36 +481,41 @@ def coverage(
         .values_list("participant_id", "session_id")
     ):
         sessions_of[pk].add(session)
-    interviewed = set(
-        Participant.objects.filter(pk__in=dataset.segment_of)
-        .exclude(customer_ref="")
-        .values_list("customer_ref", flat=True)
+    sessions: dict[str, set[int]] = defaultdict(set)
+    for pk, seg in dataset.segment_of.items():
+        sessions[seg] |= sessions_of[pk]
+    interviewed = Participant.objects.filter(pk__in=dataset.segment_of).exclude(customer_ref="")
+    not_yet = CustomerSegment.objects.filter(segmentation=segmentation).exclude(
+        customer_ref__in=interviewed.values("customer_ref")
     )
+    waiting = dict(
+        not_yet.values("segment_id").annotate(n=Count("id")).values_list("segment_id", "n")
+    )
+    # The first `recruit` customers of each segment in one query: ROW_NUMBER() per segment.
+    ranked = not_yet.annotate(
+        rank=Window(RowNumber(), partition_by=[F("segment_id")], order_by=F("customer_ref").asc())
+    ).filter(rank__lte=recruit)
+    next_up: dict[int, list[str]] = defaultdict(list)
+    for segment_id, ref in ranked.order_by("segment_id", "customer_ref").values_list(
+        "segment_id", "customer_ref"
+    ):
+        next_up[segment_id].append(ref)
     minimum = min_participants()
     out = []
-    for segment in segmentation.segments.order_by("name"):
-        not_yet = CustomerSegment.objects.filter(
-            segmentation=segmentation, segment=segment
-        ).exclude(customer_ref__in=interviewed)
-        members = people.get(segment.name, [])
-        sessions: set[int] = set()
-        for pk in members:
-            sessions |= sessions_of[pk]
+    segments = segmentation.segments.annotate(size=Count("customers")).order_by("name")
+    for segment in segments:
+        members = people[segment.name]
         out.append(
             {
                 "segment": segment.name,
-                "customers": segment.customers.count(),
-                "participants": len(members),
-                "sessions": len(sessions),
+                "customers": segment.size,
+                "participants": members,
+                "sessions": len(sessions[segment.name]),
                 "excerpts": excerpts[segment.name],
-                "enough_participants": len(members) >= minimum,
+                "enough_participants": members >= minimum,
                 "min_participants": minimum,
-                "not_interviewed_count": not_yet.count(),
-                "recruit_next": list(
-                    not_yet.order_by("customer_ref").values_list("customer_ref", flat=True)[
-                        :recruit
-                    ]
-                ),
+                "not_interviewed_count": waiting.get(segment.pk, 0),
+                "recruit_next": next_up[segment.pk] if recruit > 0 else [],
             }
         )
     return out
@@ -611,8 +618,11 @@ def quotes(
                 "start": row["start"],
                 "end": row["end"],
                 "text": row["text"],
-                "before": row["before"] or "",
-                "after": row["after"] or "",
+                "before": _trim_before(row["before"] or "", cut=row["start"] > CONTEXT_CHARS),
+                "after": _trim_after(row["after"] or ""),
+                # Whether text was left out before / after the context (for an ellipsis).
+                "cut_before": row["start"] > CONTEXT_CHARS,
+                "cut_after": len(row["after"] or "") >= CONTEXT_CHARS,
                 "coder": row["coder__username"],
             }
         )
@@ -620,13 +630,30 @@ def quotes(
     return {"total": len(found), "quotes": found[:limit]}
 
 
+def _trim_before(text: str, *, cut: bool) -> str:
+    """Context cut mid-document starts at the next word, not inside one."""
+    if not cut:
+        return text
+    space = next((i for i, ch in enumerate(text) if ch.isspace()), -1)
+    return text[space + 1 :] if 0 <= space < len(text) // 2 else text
+
+
+def _trim_after(text: str) -> str:
+    """Context that fills CONTEXT_CHARS ends after the last whole word."""
+    if len(text) < CONTEXT_CHARS:
+        return text
+    space = max((i for i, ch in enumerate(text) if ch.isspace()), default=-1)
+    return text[:space] if space >= len(text) // 2 else text
+
+
 def best_quotes(found: Sequence[dict[str, Any]], k: int = 3) -> list[dict[str, Any]]:
     """Up to `k` quotes for a theme card: customer speech from different participants first,
-    preferring quotes of a readable length (about 60–240 characters)."""
+    preferring quotes of a readable length (about 60–240 characters). A quote's length is its
+    ``length`` key when present, else the length of its ``text``."""
 
-    def score(q: dict[str, Any]) -> tuple[int, float]:
-        length = len(q["text"])
-        return (0 if q["customer_speech"] else 1, abs(math.log(max(length, 1) / 120)))
+    def score(q: dict[str, Any]) -> tuple[int, float, int]:
+        length = q["length"] if "length" in q else len(q["text"])
+        return (0 if q["customer_speech"] else 1, abs(math.log(max(length, 1) / 120)), q["excerpt"])
 
     picked: list[dict[str, Any]] = []
     seen: set[int | None] = set()
@@ -638,3 +665,49 @@ def best_quotes(found: Sequence[dict[str, Any]], k: int = 3) -> list[dict[str, A
         if len(picked) == k:
             break
     return picked
+
+
+def best_quotes_by_row(dataset: Dataset, k: int = 3) -> dict[int, list[dict[str, Any]]]:
+    """{row: up to `k` quotes chosen by `best_quotes`} among each row's evidence from participants
+    with a segment, each quote with excerpt, text, document, document_title, source, participant,
+    pseudonym, segment and customer_speech. Three queries whatever the rows: excerpt lengths,
+    then the texts of the chosen quotes only, then pseudonyms."""
+    lengths = dict(
+        Excerpt.objects.filter(project=dataset.project)
+        .annotate(length=Length("text"))
+        .values_list("id", "length")
+    )
+    candidates: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for e in dataset.evidence:
+        if e.row != -1 and e.participant in dataset.segment_of and e.excerpt in lengths:
+            candidates[e.row].append(
+                {
+                    "excerpt": e.excerpt,
+                    "length": lengths[e.excerpt],
+                    "document": e.document,
+                    "participant": e.participant,
+                    "segment": dataset.segment_of[e.participant],
+                    "customer_speech": e.customer_speech,
+                }
+            )
+    chosen = {row: best_quotes(found, k=k) for row, found in candidates.items()}
+    wanted = {q["excerpt"] for found in chosen.values() for q in found}
+    if not wanted:
+        return {}
+    texts = {
+        row["id"]: row
+        for row in Excerpt.objects.filter(pk__in=wanted).values(
+            "id", "text", "document__title", "document__kind"
+        )
+    }
+    pseudonyms = dict(dataset.project.participants.values_list("pk", "pseudonym"))
+    for found in chosen.values():
+        for q in found:
+            row = texts[q["excerpt"]]
+            q.update(
+                text=row["text"],
+                document_title=row["document__title"],
+                source=row["document__kind"],
+                pseudonym=pseudonyms.get(q["participant"], ""),
+            )
+    return chosen

@@ -30,7 +30,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_safe
 
 from coding import analysis, stats
-from coding.models import Code, Excerpt
+from coding.models import Code
 from frontend.views import AuthedRequest
 from observations.models import Document
 from research.models import Project, Segmentation
@@ -311,45 +311,6 @@ def _prevalence_bars(row: stats.ThemeSegmentRow, significant: bool) -> list[Bar]
     return bars
 
 
-def best_quotes_by_row(dataset: analysis.Dataset, k: int = BEST_QUOTES) -> dict[int, list[dict]]:
-    """{row: up to k quotes} chosen by `analysis.best_quotes` among the row's evidence from
-    participants with a segment. Two queries (excerpt texts, pseudonyms) whatever the rows."""
-    candidates: dict[int, list[Any]] = defaultdict(list)
-    for e in dataset.evidence:
-        if e.row != -1 and e.participant in dataset.segment_of:
-            candidates[e.row].append(e)
-    wanted = {e.excerpt for found in candidates.values() for e in found}
-    if not wanted:
-        return {}
-    texts: dict[int, dict[str, Any]] = {}
-    rows = Excerpt.objects.filter(project=dataset.project).values(
-        "id", "text", "document_id", "document__title", "document__kind"
-    )
-    for row in rows.iterator(chunk_size=5000):
-        if row["id"] in wanted:
-            texts[row["id"]] = dict(row)
-    pseudonyms = dict(dataset.project.participants.values_list("pk", "pseudonym"))
-    out: dict[int, list[dict]] = {}
-    for code, found in candidates.items():
-        quotes = [
-            {
-                "excerpt": e.excerpt,
-                "text": texts[e.excerpt]["text"],
-                "document": e.document,
-                "document_title": texts[e.excerpt]["document__title"],
-                "source": texts[e.excerpt]["document__kind"],
-                "participant": e.participant,
-                "pseudonym": pseudonyms.get(e.participant or 0, ""),
-                "segment": dataset.segment_of.get(e.participant or 0, ""),
-                "customer_speech": e.customer_speech,
-            }
-            for e in found
-            if e.excerpt in texts
-        ]
-        out[code] = analysis.best_quotes(quotes, k=k)
-    return out
-
-
 def theme_cards(
     dataset: analysis.Dataset,
     result: stats.ThemeSegmentResult,
@@ -363,7 +324,7 @@ def theme_cards(
             "id", "name", "description", "inclusion_notes"
         )
     }
-    best = best_quotes_by_row(dataset)
+    best = analysis.best_quotes_by_row(dataset, k=BEST_QUOTES)
     cards = []
     for stat_row, row in zip(result.rows, rows, strict=True):
         code = codes.get(row.code)
@@ -516,7 +477,7 @@ def dashboard_page(request: AuthedRequest, slug: str) -> HttpResponse:
             "people_bars": people_bars,
             "segment_legend": [(name, i % SEGMENT_COLOURS) for i, name in enumerate(legend)],
             "coverage": analysis.coverage(
-                project=project, segmentation=choice.segmentation, filters=choice.filters
+                project=project, segmentation=choice.segmentation, dataset=dataset
             ),
             "exports": export_links(access.can(Capability.EXPORT), slug, params),
         }
@@ -578,8 +539,6 @@ def dashboard_quotes(request: AuthedRequest, slug: str) -> HttpResponse:
     kinds = dict(Document.Kind.choices)
     for quote in found["quotes"]:
         quote["source_label"] = kinds.get(quote["source"], quote["source"])
-        quote["cut_before"] = quote["start"] > analysis.CONTEXT_CHARS
-        quote["cut_after"] = len(quote["after"]) >= analysis.CONTEXT_CHARS
     params = choice.params()
     context.update(
         {

@@ -222,3 +222,40 @@ def test_quotes_follow_the_same_attribution_and_filters(world):
     assert ben["speaker"] == "Ben"
     assert ben["pseudonym"] == "Ben"
     assert ben["before"].endswith("Ben: ")
+
+
+def test_quote_context_is_cut_at_word_boundaries(team: Team):
+    project = team.project
+    ana = ParticipantFactory.create(project=project, pseudonym="Ana", customer_ref="C-Ana")
+    snapshot = _snapshot(project, {ana: "Gold"})
+    theme = CodeFactory.create(project=project, name="Wait")
+    words = " ".join(f"word{i:03d}" for i in range(100))  # 8-character words, one space apart
+    text = f"{words} THE QUOTE {words}"
+    document = DocumentFactory.create(project=project, participant=ana, text=text)
+    start = text.index("THE QUOTE")
+    ExcerptFactory.create(
+        project=project, document=document, code=theme, start=start, end=start + 9
+    )
+    (quote,) = analysis.quotes(project=project, segmentation=snapshot, code=theme.pk)["quotes"]
+    assert quote["text"] == "THE QUOTE"
+    assert quote["cut_before"]
+    assert quote["cut_after"]
+    assert quote["before"].startswith("word")
+    assert quote["before"].endswith(" ")
+    assert quote["after"].startswith(" ")
+    assert quote["after"].rstrip().endswith(tuple("0123456789"))
+    assert len(quote["before"]) <= analysis.CONTEXT_CHARS
+    assert all(len(w) == 7 for w in quote["before"].split())  # no word cut in half
+    assert all(len(w) == 7 for w in quote["after"].split())
+
+
+def test_best_quotes_by_row_prefers_different_people_and_readable_length(world):
+    dataset = _gather(world)
+    best = analysis.best_quotes_by_row(dataset, k=2)
+    assert best  # the world has coded customer speech
+    for row, quotes in best.items():
+        assert row in dataset.rows
+        speech = [q["customer_speech"] for q in quotes]
+        assert speech == sorted(speech, reverse=True)  # customer speech first
+        assert len({q["participant"] for q in quotes}) == len(quotes) <= 2
+        assert all(q["text"] and q["document_title"] for q in quotes)
