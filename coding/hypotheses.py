@@ -33,6 +33,7 @@ the outcome or the numbers differ from the latest one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 from collections.abc import Sequence
@@ -265,10 +266,23 @@ def fingerprint(hypothesis: Hypothesis, data: str) -> str:
 def data_changed(project_id: int) -> None:
     """Queue a re-evaluation of the project's hypotheses once the current transaction commits.
 
-    Cheap: nothing runs before the commit; after it, one query when the project has no
-    hypotheses, and no second task while one is already queued for the project.
+    Cheap: nothing runs before the commit, and a transaction that changes many rows (an import,
+    load_demo) registers one callback per project, not one per row; after the commit, one query
+    when the project has no hypotheses, and no second task while one is already queued.
     """
-    transaction.on_commit(lambda: request_refresh(project_id))
+    callback = functools.partial(request_refresh, project_id)
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        # Django drops the callbacks of a rolled-back block itself, so looking at the pending
+        # ones (rather than keeping our own set) cannot leave a project marked after a rollback.
+        for _savepoints, pending, *_ in getattr(connection, "run_on_commit", []):
+            if (
+                isinstance(pending, functools.partial)
+                and pending.func is request_refresh
+                and pending.args == callback.args
+            ):
+                return
+    transaction.on_commit(callback)
 
 
 def request_refresh(project_id: int) -> bool:

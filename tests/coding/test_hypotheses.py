@@ -366,12 +366,11 @@ def test_excerpt_create_reevaluates_on_commit_once_per_project(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         for doc in world.documents[6:10]:
             excerpt_create(document=doc, code=world.child, start=2, end=33, coder=team.coder)
-    assert len(callbacks) == 4
+    assert len(callbacks) == 1  # four saves in one transaction: one callback for the project
     assert not HypothesisRefresh.objects.exists()  # the inline task ran and cleared its flag
     h.refresh_from_db()
     assert h.latest is not None
     assert h.latest.numbers["in_with"] == 10
-    # The first callback re-evaluated; the others found the fingerprint unchanged.
     assert h.evaluations.count() == 2
 
 
@@ -481,3 +480,21 @@ def test_for_themes_answers_every_card_in_two_queries_when_fresh(team: Team) -> 
     assert len(ctx.captured_queries) == 2
     assert set(cards) == {world.theme.pk, world.other.pk}
     assert cards[world.other.pk][0]["code"] == world.other.pk
+
+
+def test_rolled_back_change_does_not_swallow_the_next_one(
+    team: Team, django_capture_on_commit_callbacks: Any
+) -> None:
+    from django.db import transaction
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        try:
+            with transaction.atomic():
+                hypotheses.data_changed(team.project.pk)
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        hypotheses.data_changed(team.project.pk)
+        hypotheses.data_changed(team.project.pk)
+        hypotheses.data_changed(team.other_project.pk)
+    assert len(callbacks) == 2  # one per project, the rolled-back one gone
