@@ -341,7 +341,7 @@ def clean(value: float | None) -> float | None:
 
 
 def theme_segment_cells(dataset: Dataset, result: stats.ThemeSegmentResult) -> list[dict[str, Any]]:
-    """The API's flat ``cells``: API.md's fields plus ``size``, ``expected``,
+    """The API's flat ``cells``: API.md's fields plus ``size``, ``expected``, ``residual``,
     ``enough_evidence``, ``path`` and the segment's ``participants``."""
     out = []
     for cell in result.cells:
@@ -360,6 +360,7 @@ def theme_segment_cells(dataset: Dataset, result: stats.ThemeSegmentResult) -> l
                 "ci_low": clean(cell.ci_low),
                 "ci_high": clean(cell.ci_high),
                 "expected": clean(cell.expected),
+                "residual": clean(cell.residual),
                 "enough_evidence": cell.enough_evidence,
                 "p_value": clean(cell.p_value),
                 "q_value": clean(cell.q_value),

@@ -11,6 +11,10 @@ Design note (which test when, and why)
   ``prevalence`` is the share of the segment's excerpts that carry the theme. Excerpts of one
   participant are not independent: excerpt-unit p-values are anti-conservative and are meant for
   exploration; the participant unit is the one to claim findings with.
+* ``residual``: the cell's adjusted standardised residual (``adjusted_residual``): which
+  segments drive a row's significant test. A cell is a finding only when its row is significant
+  after BH, it has enough evidence, and ``|residual| >= 1.96`` — a significant row does not make
+  every segment in it different from the rest.
 * ``lift = prevalence / overall prevalence`` where the overall prevalence pools all segments
   (participants, or excerpts, with a segment). ``None`` when the theme never occurs.
 * Wilson score interval (95 %) for each prevalence; it stays inside [0, 1] and behaves at 0 and n.
@@ -119,6 +123,24 @@ def contingency_test(table: Sequence[Sequence[float]]) -> RowTest:
     return RowTest("chi2", float(chi.statistic), float(chi.pvalue))
 
 
+def adjusted_residual(n: int, size: int, total_n: int, total_size: int) -> float | None:
+    """Haberman's adjusted standardised residual of the "has the theme" cell of one segment:
+    ``(n - E) / sqrt(E (1 - total_n / N) (1 - size / N))`` with ``E = size * total_n / N``.
+
+    Approximately standard normal under independence, so ``|r| >= 1.96`` marks the segments
+    that drive a significant row (Agresti, *Categorical Data Analysis*, 3rd ed., 2.4.5).
+    ``None`` when undefined: an empty segment, a segment holding everyone, or a theme that
+    nobody or everybody has.
+    """
+    if total_size == 0 or size == 0:
+        return None
+    expected = size * total_n / total_size
+    variance = expected * (1 - total_n / total_size) * (1 - size / total_size)
+    if variance <= 0:
+        return None
+    return (n - expected) / math.sqrt(variance)
+
+
 # --- theme × segment -----------------------------------------------------------------------
 
 
@@ -135,6 +157,7 @@ class ThemeSegmentCell:
     ci_low: float | None
     ci_high: float | None
     expected: float
+    residual: float | None
     enough_evidence: bool
     test: TestName
     p_value: float | None
@@ -213,6 +236,7 @@ def _build_result(
             lift = prevalence / overall if prevalence is not None and overall else None
             ci = wilson_interval(c, size)
             expected = size * overall if overall is not None else 0.0
+            residual = adjusted_residual(c, size, total_n, total_size)
             enough = (
                 rt.test != "none" and people_of.get(seg, 0) >= min_cell and expected >= min_expected
             )
@@ -227,6 +251,7 @@ def _build_result(
                     ci_low=ci[0] if ci else None,
                     ci_high=ci[1] if ci else None,
                     expected=expected,
+                    residual=residual,
                     enough_evidence=enough,
                     test=rt.test,
                     p_value=rt.p_value,

@@ -4,9 +4,11 @@ theme, code frequencies, coverage and exports, for one segmentation snapshot.
 Every number comes from `coding.analysis` (which hands the computing to `coding.stats`); this
 module only chooses what to show and how. Guarantees:
 
-* A cell is shown as a finding (full colour, bold, ★) only when it has enough evidence AND its
-  row's Benjamini–Hochberg q-value is below `FINDING_Q`. Cells without enough evidence are hatched
-  and never coloured; the rest are muted tints of the lift colour.
+* A cell is shown as a finding (full colour, bold, ★) only when it has enough evidence, its
+  row's Benjamini–Hochberg q-value is below `FINDING_Q`, AND its adjusted residual is beyond
+  ±`FINDING_RESIDUAL` — the segment itself drives the row's difference (a significant row does not
+  make every segment in it different). Cells without enough evidence are hatched and never
+  coloured; the rest are muted tints of the lift colour.
 * The page's query count does not grow with themes, participants or excerpts (the coverage panel
   costs a few queries per segment of the snapshot).
 * Charts are server-side SVG sized by attributes: no inline style or script, no CDN.
@@ -38,6 +40,19 @@ from research.permissions import access_project
 from research.roles import Capability
 
 FINDING_Q = 0.05
+FINDING_RESIDUAL = 1.96  # two-sided 5% for an approximately standard normal residual
+
+
+def is_finding(cell: stats.ThemeSegmentCell, significant: bool) -> bool:
+    """See the module note: enough evidence, a significant row, a residual beyond ±1.96."""
+    return (
+        significant
+        and cell.enough_evidence
+        and cell.residual is not None
+        and abs(cell.residual) >= FINDING_RESIDUAL
+    )
+
+
 QUOTE_LIMIT = 50
 BEST_QUOTES = 3
 LEVEL_LABELS = {"theme": "Themes", "code": "Codes"}
@@ -242,7 +257,7 @@ def heatmap_rows(
         significant = r.q_value is not None and r.q_value < FINDING_Q
         cells = []
         for c in r.cells:
-            finding = c.enough_evidence and significant
+            finding = is_finding(c, significant)
             direction, step = lift_step(c.lift)
             if not c.enough_evidence:
                 css = "dash-cell--thin"
@@ -254,6 +269,8 @@ def heatmap_rows(
                 verdict = "not enough evidence to compare"
             elif finding:
                 verdict = f"finding: {lift_words(c.lift)}, beyond chance (q {fmt_p(r.q_value)})"
+            elif significant:
+                verdict = f"{lift_words(c.lift)}, within what chance allows for this segment"
             else:
                 verdict = f"{lift_words(c.lift)}, not beyond chance"
             label = f"{dataset.names[code]} in {c.segment}: {share}; {verdict}. Show the quotes."
@@ -303,7 +320,7 @@ def _prevalence_bars(row: stats.ThemeSegmentRow, significant: bool) -> list[Bar]
                 low=low,
                 high=high,
                 enough=c.enough_evidence,
-                finding=c.enough_evidence and significant,
+                finding=is_finding(c, significant),
                 text=f"{c.segment}: {fmt_pct(c.prevalence)}{interval}"
                 + ("" if c.enough_evidence else "; not enough evidence"),
             )

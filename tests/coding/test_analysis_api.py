@@ -143,6 +143,10 @@ def expected_theme_segment(
             else:
                 low = high = None
             expected = size * overall if overall is not None else 0.0
+            # Haberman's adjusted residual from the margins (None where its variance is 0).
+            total = r["size"]
+            variance = expected * (1 - overall) * (1 - size / total) if overall is not None else 0.0
+            residual = (n - expected) / math.sqrt(variance) if variance > 0 else None
             cells[(row, s)] = {
                 "n": n,
                 "size": size,
@@ -152,6 +156,7 @@ def expected_theme_segment(
                 "ci_low": low,
                 "ci_high": high,
                 "expected": expected,
+                "residual": residual,
                 "enough_evidence": r["test"] != "none" and people[s] >= MIN_CELL and expected >= 1,
                 "test": r["test"],
                 "p_value": r["p_value"],

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from coding.stats import (
+    adjusted_residual,
     bh_qvalues,
     contingency_test,
     theme_metric_table,
@@ -316,3 +317,36 @@ def test_cell_lacks_evidence_when_segment_smaller_than_min_cell():
 def test_excerpt_table_rejects_counts_when_more_theme_excerpts_than_excerpts():
     with pytest.raises(ValueError, match="more"):
         theme_segment_table_excerpts({("p", "t"): 3}, {"p": 2}, {"p": "A"}, ["t"])
+
+
+@given(
+    counts=st.lists(st.integers(0, 30), min_size=2, max_size=5),
+    extra=st.lists(st.integers(0, 30), min_size=5, max_size=5),
+)
+@settings(max_examples=60, deadline=None)
+def test_adjusted_residuals_equal_the_numpy_formula_and_square_to_chi2_when_2x2(counts, extra):
+    sizes = [c + e for c, e in zip(counts, extra, strict=False)]
+    if sum(counts) in (0, sum(sizes)) or sum(1 for z in sizes if z) < 2:
+        return
+    table = np.array([counts, [z - c for c, z in zip(counts, sizes, strict=True)]], dtype=float)
+    table = table[:, table.sum(axis=0) > 0]
+    expected = sps.contingency.expected_freq(table)
+    total = table.sum()
+    rows, cols = table.sum(axis=1), table.sum(axis=0)
+    want = (table[0] - expected[0]) / np.sqrt(
+        expected[0] * (1 - rows[0] / total) * (1 - cols / total)
+    )
+    got = [
+        adjusted_residual(c, z, sum(counts), sum(sizes))
+        for c, z in zip(counts, sizes, strict=True)
+        if z
+    ]
+    assert got == pytest.approx(list(want), abs=1e-9)
+    if table.shape[1] == 2:  # Haberman: in a 2 × 2 table r² is Pearson's χ² (no correction)
+        chi2 = sps.chi2_contingency(table, correction=False).statistic
+        assert got[0] ** 2 == pytest.approx(chi2, abs=1e-9)
+
+
+def test_cell_residual_is_none_when_nobody_has_the_theme():
+    result = theme_segment_table({}, {1: "A", 2: "B"}, ["t"], min_cell=1)
+    assert [c.residual for c in result.cells] == [None, None]

@@ -186,6 +186,24 @@ def test_only_cells_with_enough_evidence_in_significant_rows_are_findings(team, 
         assert "not beyond chance" in str(quiet["label"])
 
 
+def test_a_segment_within_chance_in_a_significant_row_is_not_a_finding(team, client_as):
+    # Billing shock: 9/10 Switchers, 1/10 Loyal, 5/10 Middle. The row is significant, but Middle
+    # sits at the overall share (residual 0), so only the two outer segments are findings.
+    build_study(
+        team.project,
+        team.researcher,
+        sizes={"Switchers": 10, "Loyal": 10, "Middle": 10, "Newcomers": 2},
+        themes={"Billing shock": {"Switchers": 9, "Loyal": 1, "Middle": 5}},
+    )
+    cells = cells_of(client_as(team.manager).get(dashboard_url(team.project)).content.decode())
+    middle = cells.find("Billing shock", "Middle")
+    assert "dash-cell--finding" not in str(middle["class"])
+    assert "★" not in str(middle["text"])
+    assert "within what chance allows" in str(middle["label"])
+    for segment in ("Switchers", "Loyal"):
+        assert "dash-cell--finding" in str(cells.find("Billing shock", segment)["class"])
+
+
 def test_not_enough_evidence_cells_are_hatched_and_never_findings(team, study, client_as):
     html = client_as(team.manager).get(dashboard_url(team.project)).content.decode()
     cells = cells_of(html)
