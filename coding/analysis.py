@@ -106,6 +106,11 @@ class Dataset:
     segments: list[str]  # the snapshot's segment names, sorted
     segment_of: dict[int, str]  # observed participant -> segment
     evidence: list[Evidence] = field(default_factory=list)
+    parents: dict[int, int | None] = field(default_factory=dict)  # every code's parent
+
+    def row_of(self, code: int) -> int:
+        """The row `code` counts for: its top-level theme at level theme, itself at level code."""
+        return _root(code, self.parents) if self.level == "theme" else code
 
     def presence(self) -> dict[int, set[int]]:
         """{participant: rows they have evidence for}, observed participants only."""
@@ -308,6 +313,7 @@ def gather(
         segments=segments,
         segment_of=segment_of,
         evidence=evidence,
+        parents=parent,
     )
 
 

@@ -31,7 +31,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.http import require_safe
 
-from coding import analysis, stats
+from coding import analysis, hypotheses, stats
 from coding.models import Code
 from frontend.views import AuthedRequest
 from observations.models import Document
@@ -334,7 +334,8 @@ def theme_cards(
     rows: list[Row],
 ) -> list[ThemeCard]:
     """A card per row: definition, prevalence by segment with Wilson whiskers, best quotes and
-    (once wired) hypotheses. Three queries whatever the rows."""
+    the hypotheses about the theme or its codes. Five queries whatever the rows (plus the
+    re-evaluation of hypotheses whose data changed)."""
     codes = {
         c.pk: c
         for c in Code.objects.filter(project=dataset.project, pk__in=dataset.rows).only(
@@ -342,6 +343,11 @@ def theme_cards(
         )
     }
     best = analysis.best_quotes_by_row(dataset, k=BEST_QUOTES)
+    # A theme's card lists the hypotheses about the theme and about any of its codes.
+    about: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for code_id, items in hypotheses.for_themes(dataset.project).items():
+        if code_id in dataset.parents:
+            about[dataset.row_of(code_id)].extend(items)
     cards = []
     for stat_row, row in zip(result.rows, rows, strict=True):
         code = codes.get(row.code)
@@ -353,7 +359,7 @@ def theme_cards(
                 inclusion_notes=code.inclusion_notes if code else "",
                 bars=_prevalence_bars(stat_row, row.significant),
                 quotes=best.get(row.code, []),
-                hypotheses=[],  # wired to coding.hypotheses.for_theme once it lands
+                hypotheses=about.get(row.code, []),
                 quotes_url=row.url,
                 significant=row.significant,
             )

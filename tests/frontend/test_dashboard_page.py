@@ -396,3 +396,38 @@ def test_page_queries_do_not_grow_with_themes_participants_or_excerpts(
         response = client.get(dashboard_url(team.project))
     assert response.status_code == 200
     assert len(response.context["rows"]) == 6
+
+
+def test_theme_cards_list_hypotheses_about_the_theme_and_its_codes(team, study, client_as):
+    from coding.hypotheses import hypothesis_create
+
+    child = CodeFactory.create(
+        project=team.project, name="Roaming bill", parent=study.codes["Billing shock"]
+    )
+    for code, statement in (
+        (study.codes["Billing shock"], "Switchers get <b>bill shock</b> more"),
+        (child, "Roaming bills surprise switchers"),
+    ):
+        hypothesis_create(
+            project=team.project,
+            user=team.researcher,
+            statement=statement,
+            code=code,
+            kind="segment",
+            segmentation=study.segmentation,
+            segment="Switchers",
+            direction="more",
+        )
+    response = client_as(team.manager).get(dashboard_url(team.project))
+    cards = {card.name: card for card in response.context["cards"]}
+    statements = {h["statement"] for h in cards["Billing shock"].hypotheses}
+    assert statements == {
+        "Switchers get <b>bill shock</b> more",
+        "Roaming bills surprise switchers",
+    }
+    assert cards["Support wait"].hypotheses == []
+    html = response.content.decode()
+    assert "Switchers get &lt;b&gt;bill shock&lt;/b&gt; more" in html
+    assert reverse("frontend:hypotheses", args=[team.project.slug]) + "#hypothesis-" in html
+    # 9 of 10 Switchers vs 1 of 12 others: supported, said in words.
+    assert "✓ Supported" in html
