@@ -169,6 +169,7 @@ SPECTACULAR_SETTINGS = {
         "DocumentKindEnum": "observations.models.Document.Kind",
         "DocumentStatusEnum": "observations.models.Document.Status",
         "FieldNoteKindEnum": "observations.models.FieldNote.Kind",
+        "HypothesisKindEnum": "coding.models.Hypothesis.Kind",
         "JobStatusEnum": "research.models.Job.Status",
         "PiiKindEnum": "observations.models.PiiKind",
         "PiiCandidateStatusEnum": "observations.models.PiiCandidate.Status",
