@@ -133,6 +133,22 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def read_header(file_name: str, data: bytes) -> list[str]:
+    """`read_table(file_name, data).header`, without parsing the rest of a CSV file.
+
+    A one-line header is read from the start of the text only: io.StringIO holds a whole file
+    as four bytes a character, a large transient for a large file.
+    """
+    if not file_name.lower().endswith(CSV_SUFFIXES):
+        return read_table(file_name, data).header
+    text = decode_text(data)
+    delimiter = sniff_delimiter(text)
+    end = min((i for i in (text.find("\n"), text.find("\r")) if i >= 0), default=-1)
+    if end < 0 or '"' in text[:end]:  # one line only, or quotes that might span lines
+        return read_csv(data).header
+    return [cell.strip() for cell in next(csv.reader([text[:end]], delimiter=delimiter))]
+
+
 def read_table(file_name: str, data: bytes) -> Table:
     """Dispatch on the file extension; raise FileFormatError for anything but .csv/.txt/.xlsx."""
     lower = file_name.lower()

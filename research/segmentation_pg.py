@@ -80,10 +80,10 @@ def available(file_name: str) -> bool:
     return bool(connection.connection.info.parameter_status("server_encoding") == "UTF8")
 
 
-def _copy_bytes(data: bytes) -> tuple[bytes, str, bool]:
-    """The bytes to COPY (UTF-8, no BOM), the delimiter, and whether space is the only whitespace
-    a cell can start or end with; Fallback if PostgreSQL would read the cells differently from
-    Python's csv module."""
+def _copy_bytes(data: bytes) -> tuple[memoryview, bytes, str, bool]:
+    """The bytes to COPY (UTF-8, no BOM; a view, not a copy) and the line end to close them
+    with, the delimiter, and whether space is the only whitespace a cell can start or end with;
+    Fallback if PostgreSQL would read the cells differently from Python's csv module."""
     body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     try:  # the same decoding as files.decode_text
         delimiter = files.sniff_delimiter(body.decode("utf-8"))
@@ -114,7 +114,10 @@ def _copy_bytes(data: bytes) -> tuple[bytes, str, bool]:
         eol = b"\r\n"
     else:
         eol = b"\n" if newline >= 0 or b"\r" not in data else b"\r"
-    return data.rstrip(b"\r\n") + eol, delimiter, spaces_only
+    end = len(data)
+    while end and data[end - 1] in b"\r\n":
+        end -= 1
+    return memoryview(data)[:end], eol, delimiter, spaces_only
 
 
 def _has_odd_space(data: bytes) -> bool:
@@ -147,7 +150,7 @@ def import_csv(
     if len(set(names)) != len(names):
         raise Fallback("duplicate metric column names")
     timer = _Timer()
-    payload, delimiter, spaces_only = _copy_bytes(data)
+    payload, eol, delimiter, spaces_only = _copy_bytes(data)
     timer.lap("prepare")
     table = f"seg_import_{uuid.uuid4().hex}"
     columns = [f"c{i}" for i in range(len(header))]
@@ -166,6 +169,7 @@ def import_csv(
             try:
                 with raw.copy(copy_sql) as copy:
                     copy.write(payload)
+                    copy.write(eol)
             except psycopg.Error as exc:  # ragged rows, unterminated quotes, mixed line ends
                 raise Fallback(f"COPY: {exc}") from exc
             timer.lap("copy")
@@ -468,7 +472,10 @@ class _Sql:
             params[f"k{k}"] = plan.header[index]
             value = _value(types[index], f"v{index}", verify=index in guessed)
             pairs.append(f"%(k{k})s::text, {value}")
-        trimmed = ", ".join(f"{self.trimmed(f'c{i}')} AS v{i}" for i in plan.metric_columns)
+        trimmed = ", ".join(
+            f"{_cell(types[i], self.trimmed(f'c{i}'), verify=i in guessed)} AS v{i}"
+            for i in plan.metric_columns
+        )
         calls = [
             "jsonb_build_object(" + ", ".join(pairs[i : i + _KEYS_PER_CALL]) + ")"
             for i in range(0, len(pairs), _KEYS_PER_CALL)
@@ -497,25 +504,36 @@ def _valid_date(year: str, month: str, day: str) -> str:
     return f"({y} >= 1 AND {m} BETWEEN 1 AND 12 AND {d} BETWEEN 1 AND {days})"
 
 
-def _value(metric_type: str, v: str, verify: bool) -> str:
-    """The JSON value of a trimmed cell `v` (NULL when blank) as `convert` makes it.
+def _cell(metric_type: str, trimmed: str, verify: bool) -> str:
+    """The cell as the subquery hands it on: float8 for numbers (cast once), else trimmed text."""
+    if metric_type != "numeric":
+        return trimmed
+    number = f"replace({trimmed}, ',', '.')"
+    if verify:
+        # float8 also reads hex (0x1A), which Python does not. The refusal depends on the
+        # cell: a constant would be cast (and fail) when the statement is planned.
+        number = (
+            f"CASE WHEN strpos({trimmed}, 'x') + strpos({trimmed}, 'X') = 0 THEN {number}"
+            f" ELSE 'not a number: ' || {trimmed} END"
+        )
+    return f"({number})::float8"
 
-    With `verify`, a cell that is not of the type raises an error instead (cast of a bad
-    literal): casts and shape tests stand in for the patterns, so the guess costs no regex.
+
+def _value(metric_type: str, v: str, verify: bool) -> str:
+    """The JSON value of cell `v` from the subquery (NULL when blank) as `convert` makes it.
+
+    With `verify`, a cell that is not of the type raises an error (a failing cast) instead:
+    casts and shape tests stand in for the patterns, so checking a guess costs no regex.
     """
     if metric_type == "numeric":
-        number = f"replace({v}, ',', '.')"
-        if verify:
-            # float8 also reads NaN, Infinity and hex (0x..), which Python does not: refuse
-            # any n, i or x; anything else float8 reads, Python reads to the same double.
-            letters = " + ".join(f"strpos({v}, '{c}')" for c in "nNiIxX")
-            # The refusal depends on the cell: a constant would be cast (and fail) when planned.
-            number = (
-                f"CASE WHEN {v} IS NULL THEN NULL WHEN {letters} = 0 THEN {number}"
-                f" ELSE 'not a number: ' || {v} END"
-            )
-        # float8 prints the shortest round-trip digits, as Python's repr: same jsonb number.
-        return f"({number})::float8"
+        if not verify:
+            # float8 prints the shortest round-trip digits, as Python's repr: same jsonb number.
+            return v
+        # Python refuses NaN and infinities (float8 reads "nan", "inf", "Infinity", ...).
+        return (
+            f"CASE WHEN {v} = 'NaN'::float8 OR {v} IN ('Infinity'::float8, '-Infinity'::float8)"
+            f" THEN ('not a number: ' || {v})::float8 ELSE {v} END"
+        )
     if metric_type == "date":
         dmy = (
             f"split_part({v}, '/', 3) || '-' || lpad(split_part({v}, '/', 2), 2, '0')"
@@ -523,22 +541,20 @@ def _value(metric_type: str, v: str, verify: bool) -> str:
         )
         if not verify:
             return f"CASE WHEN substr({v}, 5, 1) = '-' THEN {v} ELSE {dmy} END"
+        # Digits in the right places, then a cast to date: it fails on a day that does not
+        # exist (and on year 0), as Python's date() does. ISO text is read alike whatever
+        # DateStyle says; the stored text is the file's (or the rebuilt ISO), not the cast's.
         digits = f"translate({v}, '0123456789', '')"
-        iso_ok = (
-            f"length({v}) = 10 AND {digits} = '--' AND substr({v}, 5, 1) = '-'"
-            f" AND substr({v}, 8, 1) = '-' AND "
-            + _valid_date(f"substr({v}, 1, 4)", f"substr({v}, 6, 2)", f"substr({v}, 9, 2)")
-        )
-        dmy_ok = (
+        iso = f"length({v}) = 10 AND {digits} = '--' AND substr({v}, 5, 1) = '-'"
+        dmy_shape = (
             f"{digits} = '//' AND length(split_part({v}, '/', 3)) = 4"
             f" AND length(split_part({v}, '/', 1)) IN (1, 2)"
-            f" AND length(split_part({v}, '/', 2)) IN (1, 2) AND "
-            + _valid_date(
-                f"split_part({v}, '/', 3)", f"split_part({v}, '/', 2)", f"split_part({v}, '/', 1)"
-            )
+            f" AND length(split_part({v}, '/', 2)) IN (1, 2)"
         )
         return (
-            f"CASE WHEN {v} IS NULL THEN NULL WHEN {iso_ok} THEN {v} WHEN {dmy_ok} THEN {dmy}"
+            f"CASE WHEN {v} IS NULL THEN NULL"
+            f" WHEN {iso} AND {v}::date IS NOT NULL THEN {v}"
+            f" WHEN {dmy_shape} AND ({dmy})::date IS NOT NULL THEN {dmy}"
             f" ELSE ('not a date: ' || {v})::date::text END"
         )
     return v

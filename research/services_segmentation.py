@@ -93,7 +93,7 @@ def segmentation_import(
     if not name.strip():
         raise ValidationError({"name": "Give the snapshot a name."})
     try:
-        header = files.read_table(file_name, data).header
+        header = files.read_header(file_name, data)
     except files.FileFormatError as exc:
         raise ValidationError({"file": str(exc)}) from exc
     customer_index = _column(header, customer_column, "customer_column")

@@ -72,3 +72,18 @@ def test_validate_rows_names_rows_and_columns_when_ids_repeat_or_cells_empty() -
 def test_read_table_rejects_unknown_extension_when_file_is_pdf() -> None:
     with pytest.raises(files.FileFormatError, match="csv"):
         files.read_table("s.pdf", b"x")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xef\xbb\xbf id ; seg ;x\r\na;b;c\r\n",
+        b"id\tseg\n1\t2\n",
+        b'"id","multi\nline",x\n1,2,3\n',
+        b"id,seg\rc1,A\r",
+        b"id,seg",
+        "kundennr;Stadt;Größe\n1;Köln;3\n".encode("cp1252"),
+    ],
+)
+def test_read_header_matches_read_table_when_reading_only_the_first_line(data) -> None:
+    assert files.read_header("s.csv", data) == files.read_table("s.csv", data).header
