@@ -4,13 +4,16 @@ The file's raw cells are COPYed into a temporary table of text columns; types ar
 validated and customers written by SQL, with one `INSERT ... SELECT jsonb_build_object(...)`.
 Guarantees, relied on by `services_segmentation.segmentation_import`:
 
-* Same result as the Python path: the SQL only decides what it provably decides the same way
-  (number and date patterns are a subset of what `parse_number` / `parse_date` accept, and
-  cells outside the subset are shown to Python). Whenever it cannot be sure — a file PostgreSQL's
-  CSV parser would read differently (stray quotes, a `\\.` line, NUL bytes, ragged rows), a number
-  format only Python understands, duplicate metric names, any database error — it raises
-  `Fallback` and the caller runs the Python path.
-* All-or-nothing: everything runs inside the caller's transaction (a savepoint here), and the
+* Same result as the Python path: the SQL only decides what it provably decides the same way.
+  Types are guessed from the first rows and every cell of a guessed numeric or date column is
+  checked by casts as it is written (what the casts accept, Python reads to the same value); a
+  cell that breaks the guess sends inference over the whole file, where the number and date
+  patterns are a subset of what `parse_number` / `parse_date` accept and cells outside them are
+  shown to Python. Whenever it cannot be sure — a file PostgreSQL's CSV parser would read
+  differently (stray quotes, a `\\.` line, NUL bytes, ragged rows), a number format only Python
+  understands, duplicate metric names, any database error — it raises `Fallback`, having
+  written nothing, and the caller runs the Python path.
+* All-or-nothing: one atomic block (a savepoint inside the caller's transaction), and the
   temporary table is dropped at the end (ON COMMIT DROP covers an aborted run).
 * A bad file gives the same report (rows, columns, messages, order, total) as `validate_rows`.
 """
@@ -138,7 +141,7 @@ def import_csv(
     create_segmentation: Callable[[dict[int, str], int], Segmentation],
     phase: Callable[[float, str], None],
 ) -> Segmentation | None:
-    """Run the import in SQL inside the current transaction.
+    """Run the import in SQL, in one atomic block.
 
     Returns the new segmentation, or None with `report` filled when the file is bad (nothing
     written). Raises Fallback (after rolling back its own work) when the Python path must decide.
