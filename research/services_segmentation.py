@@ -450,11 +450,22 @@ def participant_segment_set(
 def participant_segments(*, project: Project, segmentation: Segmentation) -> dict[int, str]:
     """{participant id: segment name} from the snapshot (by customer_ref) or set by hand.
 
-    A manual assignment wins over the snapshot; participants with neither are absent. Two queries.
+    A manual assignment wins over the snapshot; participants with neither are absent. A
+    customer_ref shared by several participants is ambiguous (as in the match report): those
+    participants take no segment from the snapshot, only one set by hand. Two queries.
     """
+    shared = (
+        Participant.objects.filter(project=project)
+        .exclude(customer_ref="")
+        .values("customer_ref")
+        .annotate(n=models.Count("id"))
+        .filter(n__gt=1)
+        .values("customer_ref")
+    )
     from_snapshot = (
         Participant.objects.filter(project=project)
         .exclude(customer_ref="")
+        .exclude(customer_ref__in=shared)
         .annotate(
             segment_name=models.Subquery(
                 CustomerSegment.objects.filter(

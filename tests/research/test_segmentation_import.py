@@ -141,3 +141,18 @@ def test_import_keeps_special_characters_when_cells_hold_backslash_tab_or_newlin
     assert row.customer_ref == "c\\1"
     assert row.segment.name == "A\tB"
     assert row.metrics == {"note": "two\nlines \\N"}
+
+
+@pytest.mark.django_db
+def test_participant_segments_leaves_ambiguous_refs_to_manual_assignment(team) -> None:
+    seg = _import(team)
+    p4 = ParticipantFactory.create(project=team.project, pseudonym="P4", customer_ref="c3")
+    p5 = ParticipantFactory.create(project=team.project, pseudonym="P5", customer_ref="c3")
+    p1 = ParticipantFactory.create(project=team.project, pseudonym="P1", customer_ref="c2")
+    result = participant_segments(project=team.project, segmentation=seg)
+    assert p4.pk not in result  # the match report calls them ambiguous: no segment from the file
+    assert p5.pk not in result
+    assert p1.pk in result
+    store = Segment.objects.get(segmentation=seg, name="Store loyalists")
+    participant_segment_set(participant=p5, segmentation=seg, segment=store)
+    assert participant_segments(project=team.project, segmentation=seg)[p5.pk] == "Store loyalists"
