@@ -201,13 +201,35 @@ class CustomerSegment(models.Model):
     Metrics live in one JSON object (numbers as JSON numbers, dates as ISO strings, categories as
     strings, missing values absent) rather than one column per metric: every data-science file
     has different columns, and analysis reads a whole snapshot's metrics with one query anyway.
+
+    Neither foreign key has a database constraint or an index of its own: a snapshot holds up
+    to millions of rows, and at that size two deferred foreign-key checks per row at commit and
+    two more B-trees were most of a bulk import's time. Integrity is the import service's
+    guarantee instead (research/services_segmentation.py, research/segmentation_pg.py): a
+    snapshot's segments are created in the same transaction as its customers, from the same
+    file, and every row's segment is one of its own snapshot's segments; rows are only ever
+    written by those imports. Deleting a snapshot or a segment still deletes its rows: the ORM
+    cascades with one bulk DELETE per relation (the one by segment scans the table, there being
+    no index on it; deletes are rare, imports are not). Every read filters by snapshot first,
+    which the unique (segmentation, customer_ref) index serves; nothing looks rows up by segment
+    alone (sizes are counted from a snapshot's rows), so `segment` needs no index either.
     """
 
     segmentation = models.ForeignKey(
-        Segmentation, on_delete=models.CASCADE, related_name="customers"
+        Segmentation,
+        on_delete=models.CASCADE,
+        related_name="customers",
+        db_constraint=False,
+        db_index=False,
     )
     customer_ref = models.CharField(max_length=128)
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="customers")
+    segment = models.ForeignKey(
+        Segment,
+        on_delete=models.CASCADE,
+        related_name="customers",
+        db_constraint=False,
+        db_index=False,
+    )
     metrics = models.JSONField(default=dict, blank=True)
 
     class Meta:

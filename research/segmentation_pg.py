@@ -16,6 +16,10 @@ Guarantees, relied on by `services_segmentation.segmentation_import`:
 * All-or-nothing: one atomic block (a savepoint inside the caller's transaction), and the
   temporary table is dropped at the end (ON COMMIT DROP covers an aborted run).
 * A bad file gives the same report (rows, columns, messages, order, total) as `validate_rows`.
+* Referential integrity (research_customersegment has no foreign-key constraints, see
+  `CustomerSegment`): the snapshot's segments are inserted in the same atomic block, and each
+  customer row takes its segment id by joining on (this snapshot, segment name), so it can only
+  point at one of its own snapshot's segments.
 """
 
 import logging
@@ -215,7 +219,7 @@ def import_csv(
             phase(1.0, f"{total} of {total} rows")
     except DatabaseError as exc:
         raise Fallback(f"database: {exc}") from exc
-    timer.lap("commit")  # the deferred foreign-key checks run here when this is the outer block
+    timer.lap("commit")  # the WAL flush (no deferred foreign-key checks: see CustomerSegment)
     return segmentation
 
 

@@ -4,18 +4,16 @@ import statistics
 from collections import Counter, defaultdict
 from typing import Any
 
-from django.db.models import Count
-
 from research.models import CustomerSegment, Segmentation
 
 
 def segment_summaries(*, segmentation: Segmentation) -> list[dict[str, Any]]:
     """Per segment: id, name, size, and per metric a summary — numeric: median, mean and count of
-    values; categorical: value counts; date: earliest and latest. Two queries (sizes by GROUP BY,
-    then every customer's metrics in one pass)."""
-    segments = list(
-        segmentation.segments.annotate(size=Count("customers")).values("id", "name", "size")
-    )
+    values; categorical: value counts; date: earliest and latest. Two queries (the segments, then
+    every customer's segment and metrics in one pass, which also counts the sizes: the rows are
+    read by snapshot through the unique index; there is no index by segment to join on)."""
+    segments = list(segmentation.segments.values("id", "name"))
+    sizes: Counter[int] = Counter()
     types = segmentation.metric_types
     numbers: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     categories: dict[int, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
@@ -24,6 +22,7 @@ def segment_summaries(*, segmentation: Segmentation) -> list[dict[str, Any]]:
         "segment_id", "metrics"
     )
     for segment_id, metrics in rows.iterator(chunk_size=10000):
+        sizes[segment_id] += 1
         for column, value in metrics.items():
             kind = types.get(column)
             if kind == "numeric" and isinstance(value, int | float):
@@ -56,5 +55,5 @@ def segment_summaries(*, segmentation: Segmentation) -> list[dict[str, Any]]:
             else:
                 counts = categories[pk][column]
                 summary[column] = {"type": kind, "counts": dict(counts.most_common())}
-        out.append({**segment, "metrics": summary})
+        out.append({**segment, "size": sizes[pk], "metrics": summary})
     return out

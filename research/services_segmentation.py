@@ -88,6 +88,10 @@ def segmentation_import(
 ) -> Segmentation:
     """Import a snapshot as the next version of `name`; nothing is written if any row is bad.
 
+    The snapshot, its segments and its customers are written in one transaction, every customer
+    pointing at a segment of its own snapshot (on both paths: the database has no foreign-key
+    constraints on customers to check that).
+
     Raises ValidationError (with an `errors` list of {row, column, message}) naming every problem.
     """
     if not name.strip():
@@ -259,6 +263,11 @@ def _write(
     job: Job | None,
     progress: Callable[[int, int], None] | None,
 ) -> Segmentation:
+    """Create the snapshot, its segments and its customers (inside the caller's transaction).
+
+    Integrity the database no longer checks (see `CustomerSegment`): every row's segment id is
+    looked up by name among the segments this call just created for this snapshot.
+    """
     segmentation = _create_segmentation(
         project=project,
         user=user,
@@ -344,7 +353,11 @@ def _write(
 
 @transaction.atomic
 def segmentation_delete(*, segmentation: Segmentation) -> None:
-    """Delete a snapshot with its customers, segments and manual assignments."""
+    """Delete a snapshot with its customers, segments and manual assignments.
+
+    The ORM cascades (there are no database constraints on customers): one bulk DELETE per
+    relation, whatever the number of rows.
+    """
     segmentation.delete()
 
 
