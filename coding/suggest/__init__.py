@@ -1,0 +1,1 @@
+"""Suggestion engines for assisted coding: pattern rules, a learned suggester, similar passages."""
