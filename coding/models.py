@@ -85,6 +85,10 @@ class Excerpt(models.Model):
     # Set when an edit of the document deleted or changed the coded words: a person must look.
     needs_review = models.BooleanField(default=False)
     review_reason = models.CharField(max_length=255, blank=True)
+    # Provenance: the suggestion a coder accepted to create this excerpt (None: coded by hand).
+    suggestion = models.OneToOneField(
+        "Suggestion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -284,3 +288,104 @@ class HypothesisRefresh(models.Model):
 
     def __str__(self) -> str:
         return f"refresh {self.project_id}"
+
+
+# --- suggestions area ---
+class Suggester(models.Model):
+    """One trained version of a project's learned code suggester.
+
+    `artefact` holds `coding.suggest.learner.Learner.to_bytes()` in the database, so every worker
+    can load it (never a pickle). `metrics` maps code ids (as strings, JSON keys) to the
+    cross-validated `{precision, recall, f1, support}` and holds `overall` and `skipped` (codes
+    left out for too few positives).
+    """
+
+    class Status(models.TextChoices):
+        TRAINING = "training", "Training"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="suggesters")
+    version = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.TRAINING)
+    job = models.ForeignKey(
+        "research.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # {"passages": n, "codes": n, "positives": n}
+    trained_on = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    artefact = models.BinaryField(default=b"", blank=True)
+    meta = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering: ClassVar = ["-version"]
+        constraints: ClassVar = [
+            models.UniqueConstraint(fields=["project", "version"], name="suggester_version_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"suggester v{self.version} ({self.status})"
+
+
+class Suggestion(models.Model):
+    """A proposed application of `code` to `[start, end)` of `document`, awaiting a person.
+
+    Made by a pattern rule (`pattern` = index into the code's patterns), by the learned model
+    (`model_version`) or by "find similar". One row per document, code and span whatever the
+    method, so regenerating never duplicates one and a decision is never asked twice.
+    """
+
+    class Method(models.TextChoices):
+        PATTERN = "pattern", "Pattern"
+        MODEL = "model", "Model"
+        SIMILAR = "similar", "Similar"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="suggestions")
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="suggestions")
+    code = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="suggestions")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    text = models.TextField()
+    score = models.FloatField(default=1.0)
+    method = models.CharField(max_length=8, choices=Method.choices)
+    model_version = models.PositiveIntegerField(null=True, blank=True)
+    pattern = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    excerpt = models.ForeignKey(
+        Excerpt, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering: ClassVar = ["id"]
+        indexes: ClassVar = [
+            models.Index(fields=["project", "status"]),
+            models.Index(fields=["project", "code"]),
+            models.Index(fields=["project", "decided_at"]),
+        ]
+        constraints: ClassVar = [
+            models.UniqueConstraint(
+                fields=["document", "code", "start", "end"], name="suggestion_span_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(start__gte=0) & Q(start__lt=F("end")), name="suggestion_range_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=0.0) & Q(score__lte=1.0), name="suggestion_score_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.code_id}@{self.document_id}[{self.start}:{self.end}]"
