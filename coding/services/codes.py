@@ -8,6 +8,7 @@ from django.db import transaction
 
 from coding.models import DEFAULT_CODE_COLOR, Code, CodebookChange
 from coding.services.history import change_record, snapshot
+from coding.suggest import patterns
 from research.models import Project, User
 from research.validation import check_in_project, reject_unknown
 
@@ -32,8 +33,9 @@ def _check_code(code: Code) -> None:
         raise ValidationError({"name": "A code needs a name."})
     if not HEX_COLOR.match(code.color or ""):
         raise ValidationError({"color": "Use a hex colour such as #4c78a8."})
-    if not isinstance(code.patterns, list):
-        raise ValidationError({"patterns": "Must be a list."})
+    problems = patterns.validate(code.patterns)
+    if problems:
+        raise ValidationError({"patterns": problems})
     if code.parent is not None:
         check_in_project(code.project, "parent", code.parent)
         ancestor: Code | None = code.parent
