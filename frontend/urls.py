@@ -5,6 +5,7 @@ from django.urls import URLPattern, path
 from frontend import views
 from frontend.areas import codebook, dashboard, documents, imports, pii, segmentations, sessions
 from frontend.areas import hypotheses as hypotheses_area
+from frontend.areas import suggestions as suggestions_area
 from frontend.areas import workspace as workspace_area
 
 app_name = "frontend"
@@ -31,3 +32,4 @@ urlpatterns += codebook.urlpatterns
 urlpatterns += segmentations.urlpatterns
 urlpatterns += dashboard.urlpatterns
 urlpatterns += hypotheses_area.urlpatterns
+urlpatterns += suggestions_area.urlpatterns

@@ -132,6 +132,8 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "api:hypothesis-evaluations": {},
     "api:hypothesis-evaluate": {"POST": C.EDIT_CODEBOOK},
     "frontend:hypotheses": {"POST": C.EDIT_CODEBOOK},
+    # --- suggestions page (issue 6; deciding and training go through the API) ---
+    "frontend:suggestions": {},
     # --- exports area ---
     "api:export-excerpts": {"GET": C.EXPORT},
     "api:export-theme-features": {"GET": C.EXPORT},
