@@ -99,6 +99,11 @@ def _blank(language: str) -> Language:
         return spacy.blank("xx")
 
 
+def _nonempty(texts: Sequence[str]) -> list[str]:
+    # thinc's bag-of-words layer fails on a doc without tokens; " " is one (neutral) token.
+    return [text if text else " " for text in texts]
+
+
 def _textcat_pipeline(language: str, codes: Sequence[int]) -> Language:
     nlp = _blank(language)
     textcat = nlp.add_pipe("textcat_multilabel", config={"model": BOW_CONFIG})
@@ -151,7 +156,7 @@ class Learner:
         """spaCy's textcat probability per (text, code)."""
         labels = [str(code) for code in self.codes]
         scores = np.zeros((len(texts), len(self.codes)))
-        for i, doc in enumerate(self.nlp.pipe(texts, batch_size=256)):
+        for i, doc in enumerate(self.nlp.pipe(_nonempty(texts), batch_size=256)):
             scores[i] = [doc.cats[label] for label in labels]
         return scores
 
@@ -327,7 +332,7 @@ def _fit_spacy(
     labels = [str(code) for code in codes]
     examples = [
         Example.from_dict(nlp.make_doc(text), {"cats": dict(zip(labels, row, strict=True))})
-        for text, row in zip(texts, y.astype(float).tolist(), strict=True)
+        for text, row in zip(_nonempty(texts), y.astype(float).tolist(), strict=True)
     ]
     spacy.util.fix_random_seed(seed)
     optimizer = nlp.initialize(lambda: examples)
