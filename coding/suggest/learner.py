@@ -44,14 +44,17 @@ Progress = Callable[[float, str], None]
 
 FORMAT = "verbatim-suggester/1"
 # Share of spaCy's vote in a code's score (the rest is the linear model's); see module docstring.
-SPACY_WEIGHT = 0.2
+SPACY_WEIGHT = 0.1
 # Regularisation of the per-code logistic regressions: few examples per code want a weak prior.
 LOGISTIC_C = 30.0
 # spaCy trains for MAX_EPOCHS, or fewer so that epochs x passages stays under EPOCH_BUDGET:
 # this caps its share of the training time on large projects (60 s for 4,000 passages in all).
+# Batches of 128 rather than 32: the optimiser updates the whole 65,536-row BOW table once per
+# batch, so this is 3x faster at the same accuracy (banking77, 20 per intent: 0.727 vs 0.726).
 MAX_EPOCHS = 20
 MIN_EPOCHS = 4
-EPOCH_BUDGET = 40_000
+EPOCH_BUDGET = 60_000
+BATCH_SIZE = 128
 BOW_CONFIG: dict[str, Any] = {
     "@architectures": "spacy.TextCatBOW.v3",
     "exclusive_classes": False,
@@ -340,7 +343,7 @@ def _fit_spacy(
     rng = np.random.default_rng(seed)
     for epoch in range(epochs):
         order = rng.permutation(len(examples))
-        for batch in minibatch([examples[i] for i in order], size=32):
+        for batch in minibatch([examples[i] for i in order], size=BATCH_SIZE):
             nlp.update(batch, drop=0.2, sgd=optimizer)
         if progress:
             progress(0.5 + 0.5 * (epoch + 1) / epochs, "Training the spaCy text classifier")
@@ -371,15 +374,18 @@ def train(
     if progress:
         progress(0.0, "Lemmatising passages")
     lemmas = lemmatise(data.texts, language)
+    seconds = {"lemmas": time.process_time() - cpu_started}
     linear_texts = list(data.texts) + (lemmas or [])
     linear_y = np.vstack([y, y]) if lemmas is not None else y
     word, char, coef, intercept = _fit_linear(linear_texts, linear_y, progress)
+    seconds["linear"] = time.process_time() - cpu_started - seconds["lemmas"]
     epochs = 0
     if spacy_weight > 0:
         nlp, epochs = _fit_spacy(list(data.texts), y, codes, language, seed, progress)
     else:
         nlp = _textcat_pipeline(language, codes)
         nlp.initialize()
+    seconds["spacy"] = time.process_time() - cpu_started - seconds["lemmas"] - seconds["linear"]
     meta = {
         "architecture": (
             "tfidf(word 1-2 + char_wb 2-5) one-vs-rest logistic regression"
@@ -399,6 +405,7 @@ def train(
         "seed": seed,
         "train_seconds": round(time.perf_counter() - started, 3),
         "train_cpu_seconds": round(time.process_time() - cpu_started, 3),
+        "cpu_seconds_by_part": {part: round(s, 3) for part, s in seconds.items()},
     }
     if progress:
         progress(1.0, "Trained")
