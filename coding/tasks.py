@@ -1,6 +1,11 @@
-"""Celery tasks for coding."""
+"""Celery tasks for coding: each takes its input by id and calls one service."""
+
+from typing import Any
 
 from celery import shared_task
+
+from research.jobs import job_run
+from research.models import Job
 
 
 @shared_task(name="coding.hypotheses_reevaluate")
@@ -9,3 +14,39 @@ def hypotheses_reevaluate(project_id: int) -> int:
     from coding.hypotheses import reevaluate_project
 
     return reevaluate_project(project_id)
+
+
+@shared_task(name="coding.suggester_train")
+def suggester_train(job_id: str) -> None:
+    """Train the project's next suggester version, with progress in the job."""
+    from coding.suggest.services import suggester_train as train
+
+    def work(job: Job) -> dict[str, Any]:
+        assert job.project is not None
+        suggester = train(project=job.project, job=job)
+        return {
+            "suggester": suggester.pk,
+            "version": suggester.version,
+            "trained_on": suggester.trained_on,
+            "overall": suggester.metrics.get("overall"),
+        }
+
+    job_run(job_id=job_id, work=work)
+
+
+@shared_task(name="coding.suggestions_generate")
+def suggestions_generate(job_id: str) -> None:
+    """Make suggestions (params: `documents`, ids or None for all ready; `refresh_model`)."""
+    from coding.suggest.generate import generate
+
+    def work(job: Job) -> dict[str, Any]:
+        assert job.project is not None
+        outcome = generate(
+            project=job.project,
+            documents=job.params.get("documents"),
+            refresh_model=bool(job.params.get("refresh_model")),
+            job=job,
+        )
+        return outcome.as_dict()
+
+    job_run(job_id=job_id, work=work)

@@ -10,6 +10,14 @@ from coding.codebook_api import codebook_routes
 from coding.exports_api import ExcerptExportView, ThemeFeatureExportView
 from coding.hypotheses_api import HypothesisActionViewSet, HypothesisViewSet
 from coding.invivo_api import InVivoView
+from coding.suggest_api import (
+    GenerateViewSet,
+    PredictViewSet,
+    SimilarViewSet,
+    StatsViewSet,
+    SuggesterViewSet,
+    SuggestionViewSet,
+)
 from observations.api import DocumentViewSet, NoteViewSet, SearchView, SessionViewSet
 from observations.pii_api import (
     PiiApplyViewSet,
@@ -127,6 +135,30 @@ urlpatterns = [
         "projects/<slug:slug>/hypotheses/<str:pk>/evaluate/",
         HypothesisActionViewSet.as_view({"post": "evaluate"}),
         name="hypothesis-evaluate",
+    ),
+    # --- suggestions area ---
+    # The fixed names come before `suggestions/<pk>/`, which would otherwise take them as ids.
+    path(
+        "projects/<slug:slug>/suggestions/stats/",
+        StatsViewSet.as_view({"get": "list"}),
+        name="suggestion-stats",
+    ),
+    path(
+        "projects/<slug:slug>/suggestions/generate/",
+        GenerateViewSet.as_view({"post": "create"}),
+        name="suggestion-generate",
+    ),
+    *scoped_routes("suggestions", SuggestionViewSet, "suggestion"),
+    path(
+        "projects/<slug:slug>/suggesters/latest/predict/",
+        PredictViewSet.as_view({"post": "create"}),
+        name="suggester-predict",
+    ),
+    *scoped_routes("suggesters", SuggesterViewSet, "suggester"),
+    path(
+        "projects/<slug:slug>/excerpts/<str:pk>/similar/",
+        SimilarViewSet.as_view({"get": "retrieve"}),
+        name="excerpt-similar",
     ),
     # --- exports area ---
     path(

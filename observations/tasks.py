@@ -16,7 +16,14 @@ def document_process(job_id: str) -> None:
 
     def work(job: Job) -> dict[str, Any]:
         document = Document.objects.get(pk=job.params["document"], project=job.project)
-        return services.document_process(document=document, job=job)
+        result = services.document_process(document=document, job=job)
+        if not result.get("stale"):
+            # Suggestions for the new text (issue 6); queued, so a failure there cannot fail
+            # the processing, and nothing is queued when nothing could be suggested.
+            from coding.suggest.services import suggestions_after_processing
+
+            suggestions_after_processing(document=document)
+        return result
 
     job_run(job_id=job_id, work=work)
 

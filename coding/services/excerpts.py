@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from coding.hypotheses import data_changed
-from coding.models import Code, Excerpt
+from coding.models import Code, Excerpt, Suggestion
 from observations.models import Document
 from research.models import User
 from research.validation import check_in_project
@@ -33,11 +33,13 @@ def excerpt_create(
     coder: User,
     memo: str = "",
     text: str | None = None,
+    suggestion: Suggestion | None = None,
 ) -> Excerpt:
     """Apply `code` to `[start, end)` of `document` and store the quote.
 
     If the caller sends the `text` it saw, it must equal the document's text at that span, so a
-    client working from a stale copy cannot code the wrong words.
+    client working from a stale copy cannot code the wrong words. `suggestion` records the
+    suggestion a coder accepted to make this excerpt (provenance; see coding.suggest.services).
     """
     check_in_project(document.project, "code", code)
     if code.is_archived:
@@ -55,6 +57,7 @@ def excerpt_create(
         text=quote,
         coder=coder,
         memo=memo,
+        suggestion=suggestion,
     )
 
 

@@ -9,7 +9,7 @@ so a future route cannot slip in untested.
 import pytest
 from django.urls import reverse
 
-from coding.models import CodebookChange, Hypothesis
+from coding.models import CodebookChange, Hypothesis, Suggester, Suggestion
 from observations.models import PiiCandidate, PiiKnownName
 from research.models import Job, Segmentation
 from research.roles import Capability, Role
@@ -134,6 +134,16 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "frontend:hypotheses": {"POST": C.EDIT_CODEBOOK},
     # --- suggestions page (issue 6; deciding and training go through the API) ---
     "frontend:suggestions": {},
+    # --- suggestions area (API) ---
+    "api:suggestion-list": {},
+    "api:suggestion-detail": {"PATCH": C.CODE},
+    "api:suggestion-stats": {},
+    "api:suggestion-generate": {"POST": C.CODE},
+    "api:suggester-list": {"POST": C.CODE},
+    "api:suggester-detail": {},
+    # A POST only because texts can be long: reading is enough.
+    "api:suggester-predict": {"POST": C.READ},
+    "api:excerpt-similar": {},
     # --- exports area ---
     "api:export-excerpts": {"GET": C.EXPORT},
     "api:export-theme-features": {"GET": C.EXPORT},
@@ -197,6 +207,20 @@ def build_kwargs(
     )
     for key in ("hypothesis", "hypothesis-evaluations", "hypothesis-evaluate"):
         objects[key] = hypothesis
+    # --- suggestions area ---
+    objects["suggestion"] = Suggestion.objects.create(
+        project=project,
+        document=document,
+        code_id=objects["code"].pk,
+        start=0,
+        end=5,
+        text=document.text[:5],
+        method="pattern",
+        pattern=0,
+        score=0.5,
+    )
+    objects["suggester"] = Suggester.objects.create(project=project, version=1, status="failed")
+    objects["excerpt-similar"] = objects["excerpt"]
     values: dict[str, object] = {}
     for name in kwargs:
         if name == "slug":

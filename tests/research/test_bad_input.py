@@ -138,6 +138,9 @@ BAD: dict[str, tuple[str, list[tuple[dict, str]]]] = {
             ({"statement": "x", "code": "CODE", "kind": "segment", "direction": "up"}, "direction"),
         ],
     ),
+    # --- suggestions area ---
+    "api:suggestion-list": ("coding.Suggestion", []),  # read-only list
+    "api:suggester-list": ("coding.Suggester", []),  # POST takes no input (train the next)
     "api:memo-list": (
         "coding.Memo",
         [

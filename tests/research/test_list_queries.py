@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from coding.models import CodebookChange, Hypothesis
+from coding.models import CodebookChange, Hypothesis, Suggester, Suggestion
 from observations.models import PiiCandidate, PiiKeyEntry, PiiKnownName
 from research.models import Segmentation
 from research.roles import Role
@@ -123,6 +123,30 @@ def _add_rows(resource: str, team: Team, n: int) -> dict[str, object]:
                 segmentation=snapshot,
                 segment="A",
                 direction="more",
+            )
+    # --- suggestions area ---
+    elif resource == "suggestion":
+        document = DocumentFactory.create(project=project)
+        code = CodeFactory.create(project=project)
+        for index in range(n):
+            Suggestion.objects.create(
+                project=project,
+                document=document,
+                code=code,
+                start=index,
+                end=index + 4,
+                text=document.text[index : index + 4],
+                method="model",
+                model_version=1,
+                score=0.5,
+                status="rejected",
+                decided_by=team.coder,
+            )
+    elif resource == "suggester":
+        first = Suggester.objects.filter(project=project).count() + 1
+        for version in range(first, first + n):
+            Suggester.objects.create(
+                project=project, version=version, status="ready", metrics={"overall": {}}
             )
     else:
         pytest.fail(f"tests/research/test_list_queries.py: teach _add_rows about {resource!r}")

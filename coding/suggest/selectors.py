@@ -1,0 +1,235 @@
+"""Reads of assisted coding: the review queue, acceptance figures, similar passages.
+
+Query counts do not grow with rows.
+"""
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Case, Count, F, FloatField, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models.functions import Abs, Greatest, Least, Substr
+
+from coding.models import Code, Excerpt, Suggester, Suggestion
+from coding.suggest.training import Passage, covers, passages, suggest_unit
+from observations.models import Document, Sentence, SpeakerTurn
+from research.models import Project
+
+if TYPE_CHECKING:
+    from coding.suggest.similar import SimilarityIndex
+
+CONTEXT_CHARS = 160
+SIMILAR_MAX = 50
+SIMILAR_CACHE_SIZE = 8
+
+
+def suggestion_list(*, project: Project) -> QuerySet[Suggestion]:
+    """The project's suggestions, uncertain first: pending ones before decided ones, then by
+    |score − 0.5| (a score near 0.5 is the model's least certain call), then by id.
+
+    Each row carries `document_title`, `code_name`, `decided_by_name` and up to CONTEXT_CHARS
+    characters of text either side (`context_before`/`context_after`, cut in SQL so a long
+    document's text is never loaded), in one query.
+    """
+    before_from = Greatest(F("start") - CONTEXT_CHARS + 1, Value(1))
+    return (
+        Suggestion.objects.filter(project=project)
+        .annotate(
+            document_title=F("document__title"),
+            code_name=F("code__name"),
+            decided_by_name=F("decided_by__username"),
+            context_before=Substr(
+                "document__text", before_from, Least(F("start"), Value(CONTEXT_CHARS))
+            ),
+            context_after=Substr("document__text", F("end") + 1, Value(CONTEXT_CHARS)),
+            decided_rank=Case(
+                When(status=Suggestion.Status.PENDING, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            ),
+            certainty=Abs(F("score") - Value(0.5), output_field=FloatField()),
+        )
+        .order_by("decided_rank", "certainty", "id")
+    )
+
+
+def trim_context(before: str, after: str) -> tuple[str, str]:
+    """Context cut back to whole words where the SQL cut fell inside the text (a context
+    shorter than CONTEXT_CHARS reached the document's start or end: nothing to trim)."""
+    if len(before) >= CONTEXT_CHARS and not before[0].isspace() and " " in before:
+        before = before[before.index(" ") + 1 :]
+    if len(after) >= CONTEXT_CHARS and not after[-1].isspace() and " " in after:
+        after = after[: after.rindex(" ")]
+    return before, after
+
+
+def _acceptance(accepted: int, decided: int) -> float | None:
+    return accepted / decided if decided else None
+
+
+def suggestion_stats(*, project: Project) -> dict[str, Any]:
+    """Acceptance per code and method, per pattern rule, and per method overall (two queries).
+
+    acceptance = accepted / decided (None before any decision); pending counts are included.
+    """
+    from coding.suggest.patterns import describe
+
+    rows = list(
+        Suggestion.objects.filter(project=project)
+        .values("code_id", "code__name", "method", "pattern")
+        .annotate(
+            pending=Count("id", filter=Q(status=Suggestion.Status.PENDING)),
+            accepted=Count("id", filter=Q(status=Suggestion.Status.ACCEPTED)),
+            rejected=Count("id", filter=Q(status=Suggestion.Status.REJECTED)),
+        )
+        .order_by("code__name", "code_id", "method", "pattern")
+    )
+    per_code: dict[tuple[int, str], dict[str, Any]] = {}
+    per_pattern: dict[tuple[int, int], dict[str, Any]] = {}
+    overall: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        targets = [
+            per_code.setdefault(
+                (row["code_id"], row["method"]),
+                {
+                    "code": row["code_id"],
+                    "code_name": row["code__name"],
+                    "pattern": None,
+                    "method": row["method"],
+                },
+            ),
+            overall.setdefault(row["method"], {"method": row["method"]}),
+        ]
+        if row["method"] == Suggestion.Method.PATTERN and row["pattern"] is not None:
+            targets.append(
+                per_pattern.setdefault(
+                    (row["code_id"], row["pattern"]),
+                    {
+                        "code": row["code_id"],
+                        "code_name": row["code__name"],
+                        "pattern": row["pattern"],
+                    },
+                )
+            )
+        for target in targets:
+            for key in ("pending", "accepted", "rejected"):
+                target[key] = target.get(key, 0) + row[key]
+    rules = dict(
+        Code.objects.filter(pk__in={code for code, _ in per_pattern}).values_list("id", "patterns")
+    )
+    for (code, index), entry in per_pattern.items():
+        patterns = rules.get(code) or []
+        # A rule edited away since keeps its figures; its text is gone.
+        entry["pattern_text"] = describe(patterns[index]) if index < len(patterns) else None
+    for entry in [*per_code.values(), *per_pattern.values(), *overall.values()]:
+        entry["decided"] = entry["accepted"] + entry["rejected"]
+        entry["acceptance"] = _acceptance(entry["accepted"], entry["decided"])
+    return {
+        "codes": list(per_code.values()),
+        "patterns": list(per_pattern.values()),
+        "overall": sorted(overall.values(), key=lambda entry: entry["method"]),
+    }
+
+
+def suggester_list(*, project: Project) -> QuerySet[Suggester]:
+    """The project's suggester versions, newest first, without their artefacts."""
+    return (
+        Suggester.objects.filter(project=project)
+        .defer("artefact")
+        .select_related("job")
+        .order_by("-version")
+    )
+
+
+# --- similar passages ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Indexed:
+    version: tuple[Any, ...]
+    passages: list[Passage]
+    index: "SimilarityIndex"
+
+
+_similar: "OrderedDict[int, _Indexed]" = OrderedDict()
+_similar_lock = threading.Lock()
+
+
+def passages_version(project: Project) -> tuple[Any, ...]:
+    """Changes whenever the project's passages can have changed (one or two queries):
+    processing a document replaces its sentence rows (new ids); deleting it, or an edit that
+    takes it out of "ready", removes them from the count."""
+    unit = suggest_unit()
+    ready = {"document__project": project, "document__status": Document.Status.READY}
+    version: tuple[Any, ...] = (
+        unit,
+        *Sentence.objects.filter(**ready).aggregate(n=Count("id"), last=Max("id")).values(),
+    )
+    if unit == "turn":
+        turns = SpeakerTurn.objects.filter(**ready).aggregate(n=Count("id"), last=Max("id"))
+        version += tuple(turns.values())
+    return version
+
+
+def _index_for(project: Project) -> _Indexed:
+    from coding.suggest.similar import SimilarityIndex
+
+    version = passages_version(project)
+    with _similar_lock:
+        cached = _similar.get(project.pk)
+        if cached is not None and cached.version == version:
+            _similar.move_to_end(project.pk)
+            return cached
+        items = passages(project)
+        built = _Indexed(
+            version,
+            items,
+            SimilarityIndex.build([(i, p.text) for i, p in enumerate(items)]),
+        )
+        _similar[project.pk] = built
+        while len(_similar) > SIMILAR_CACHE_SIZE:
+            _similar.popitem(last=False)
+        return built
+
+
+def similar_cache_clear() -> None:
+    with _similar_lock:
+        _similar.clear()
+
+
+def similar_passages(*, excerpt: Excerpt, k: int = 10) -> list[dict[str, Any]]:
+    """Up to `k` passages of the project resembling the excerpt's text, most similar first.
+
+    Leaves out the passages the excerpt itself covers; `coded` says whether one is already
+    coded with the excerpt's code (so a coder can skip it). Cached per process per project
+    until its passages change.
+    """
+    k = max(1, min(SIMILAR_MAX, k))
+    indexed = _index_for(excerpt.project)
+    own = [
+        i
+        for i, p in enumerate(indexed.passages)
+        if p.document == excerpt.document_id and covers(p.start, p.end, excerpt.start, excerpt.end)
+    ]
+    found = indexed.index.query(excerpt.text, k=k, exclude=own)
+    hits = [(indexed.passages[i], score) for i, score in found]
+    documents = {p.document for p, _ in hits}
+    titles = dict(Document.objects.filter(pk__in=documents).values_list("id", "title"))
+    coded: dict[int, list[tuple[int, int]]] = {}
+    for document, start, end in Excerpt.objects.filter(
+        document_id__in=documents, code_id=excerpt.code_id
+    ).values_list("document_id", "start", "end"):
+        coded.setdefault(document, []).append((start, end))
+    return [
+        {
+            "document": p.document,
+            "document_title": titles.get(p.document, ""),
+            "start": p.start,
+            "end": p.end,
+            "text": p.text,
+            "score": round(score, 4),
+            "coded": any(covers(p.start, p.end, a, b) for a, b in coded.get(p.document, ())),
+        }
+        for p, score in hits
+    ]
