@@ -3,11 +3,10 @@
 The queue itself is driven by suggestions.js from the suggestions API (one focused card, keys to
 decide); the server renders what needs no script: the codebook the cards refer to (as a JSON data
 block, never executed), the filters, the counts, the latest model and the acceptance figures in
-plain words. Reading needs READ; the page shows deciding to CODE and training to EDIT_CODEBOOK
-(the API enforces both anyway).
+plain words. Reading needs READ; the page shows deciding and training to CODE, as the API
+requires.
 """
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +15,12 @@ from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import path
+from django.utils.timesince import timesince
 from django.views.decorators.http import require_safe
 
 from coding.models import Code, Suggester, Suggestion
+from coding.suggest import selectors
+from coding.suggest.patterns import describe
 from frontend.views import AuthedRequest
 from observations.models import Document
 from research.models import Project
@@ -64,18 +66,6 @@ class Acceptance:
         return f"coders accepted {self.accepted} of {self.decided} ({self.percent}%)"
 
 
-def pattern_text(pattern: object) -> str:
-    """A pattern rule as people read it: the keyword or phrase, else its token pattern."""
-    if isinstance(pattern, dict):
-        text = pattern.get("text")
-        if isinstance(text, str) and text:
-            return text
-        tokens = pattern.get("pattern")
-        if tokens is not None:
-            return json.dumps(tokens, ensure_ascii=False)
-    return json.dumps(pattern, ensure_ascii=False)
-
-
 def _codebook(project: Project) -> dict[int, dict[str, Any]]:
     """Every code with its path ("Theme › Code"), colour and pattern texts. One query."""
     rows: dict[int, dict[str, Any]] = {
@@ -100,62 +90,43 @@ def _codebook(project: Project) -> dict[int, dict[str, Any]]:
             "path": " › ".join(names),
             "color": row["color"],
             "archived": row["is_archived"],
-            "patterns": [pattern_text(p) for p in patterns],
+            "patterns": [describe(p) for p in patterns],
         }
     return out
+
+
+SOURCES = {"model": "the model", "similar": "similar passages", "pattern": "pattern rules"}
 
 
 def acceptance(
     project: Project, codes: dict[int, dict[str, Any]]
 ) -> tuple[list[Acceptance], list[Acceptance]]:
-    """(per code and method, per pattern rule) acceptance of decided suggestions. One query.
+    """(per code and method, per pattern rule) acceptance of decided suggestions, from the same
+    figures as the API's `suggestions/stats/`. Sources nobody decided on yet are left out; sorted
+    by decisions, most first."""
+    stats = selectors.suggestion_stats(project=project)
+    fallback = {"path": "(deleted code)", "color": "#888888"}
 
-    Per code, rows are by method, so a trusted pattern does not hide a model that is often wrong;
-    per pattern, one row per rule of a code. Sorted by decisions, most first.
-    """
-    rows = (
-        Suggestion.objects.filter(project=project)
-        .exclude(status=Suggestion.Status.PENDING)
-        .values("code_id", "method", "pattern")
-        .annotate(
-            decided=Count("id"),
-            accepted=Count("id", filter=Q(status=Suggestion.Status.ACCEPTED)),
+    def row(entry: dict[str, Any], source: str) -> Acceptance:
+        code = codes.get(entry["code"], fallback)
+        return Acceptance(
+            label=code["path"],
+            source=source,
+            color=code["color"],
+            decided=entry["decided"],
+            accepted=entry["accepted"],
         )
-    )
-    by_code: dict[tuple[int, str], list[int]] = {}
-    by_pattern: list[Acceptance] = []
-    sources = {"model": "the model", "similar": "similar passages", "pattern": "pattern rules"}
-    for r in rows:
-        code = codes.get(r["code_id"])
-        if code is None:
-            continue
-        totals = by_code.setdefault((r["code_id"], r["method"]), [0, 0])
-        totals[0] += r["decided"]
-        totals[1] += r["accepted"]
-        if r["method"] == Suggestion.Method.PATTERN and r["pattern"] is not None:
-            texts = code["patterns"]
-            rule = texts[r["pattern"]] if r["pattern"] < len(texts) else "(a removed rule)"
-            by_pattern.append(
-                Acceptance(
-                    label=code["path"],
-                    source=rule,
-                    color=code["color"],
-                    decided=r["decided"],
-                    accepted=r["accepted"],
-                )
-            )
+
     per_code = [
-        Acceptance(
-            label=codes[pk]["path"],
-            source=sources.get(method, method),
-            color=codes[pk]["color"],
-            decided=decided,
-            accepted=accepted,
-        )
-        for (pk, method), (decided, accepted) in by_code.items()
+        row(e, SOURCES.get(e["method"], e["method"])) for e in stats["codes"] if e["decided"]
+    ]
+    per_pattern = [
+        row(e, e["pattern_text"] if e["pattern_text"] is not None else "(a removed rule)")
+        for e in stats["patterns"]
+        if e["decided"]
     ]
     key = lambda a: (-a.decided, a.label.lower(), a.source)  # noqa: E731
-    return sorted(per_code, key=key), sorted(by_pattern, key=key)
+    return sorted(per_code, key=key), sorted(per_pattern, key=key)
 
 
 def _model(project: Project, codes: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -191,8 +162,13 @@ def _model(project: Project, codes: dict[int, dict[str, Any]]) -> dict[str, Any]
             )
         metrics.sort(key=lambda m: m["code"]["path"].lower())
     overall = (latest.metrics or {}).get("overall") if latest else None
+    trained_ago = ""
+    if latest is not None:
+        age = timesince(latest.finished_at or latest.created_at)
+        trained_ago = "just now" if age.startswith("0\xa0") else f"{age} ago"
     return {
         "latest": latest,
+        "trained_ago": trained_ago,
         "metrics": metrics,
         "overall": overall if isinstance(overall, dict) else None,
         "training": training,
@@ -230,7 +206,8 @@ def suggestions_page(request: AuthedRequest, slug: str) -> HttpResponse:
         "per_pattern": per_pattern,
         "model": _model(project, codes),
         "can_decide": access.can(Capability.CODE),
-        "can_train": access.can(Capability.EDIT_CODEBOOK),
+        # The API lets coders start a training from the queue (suggesters/ POST needs CODE).
+        "can_train": access.can(Capability.CODE),
         "methods": Suggestion.Method.choices,
     }
     return render(request, "frontend/suggestions/queue.html", context)

@@ -4,7 +4,7 @@ buttons by role, escaping, and links from the project home and the workspace."""
 from django.urls import reverse
 
 from coding.models import Code, Suggester, Suggestion
-from frontend.areas.suggestions import Acceptance, pattern_text
+from frontend.areas.suggestions import Acceptance
 from observations.models import Document
 from research.models import Project
 from tests.conftest import Team, client_for
@@ -90,12 +90,6 @@ def test_verdicts_say_when_there_are_too_few_decisions() -> None:
     assert Acceptance("A", "m", "#000000", 0, 0).words == "no decisions yet"
 
 
-def test_pattern_text_reads_keywords_phrases_and_token_patterns() -> None:
-    assert pattern_text({"type": "keyword", "text": "refund"}) == "refund"
-    tokens = {"type": "tokens", "pattern": [{"LEMMA": "charge"}, {"LOWER": "twice"}]}
-    assert pattern_text(tokens) == '[{"LEMMA": "charge"}, {"LOWER": "twice"}]'
-
-
 def test_latest_model_figures_per_code(team: Team) -> None:
     _, code, _ = _world(team)
     Suggester.objects.create(project=team.project, version=1, status="ready", metrics={})
@@ -134,17 +128,18 @@ def test_code_named_script_is_escaped_everywhere(team: Team) -> None:
 
 
 def test_buttons_follow_the_role(team: Team) -> None:
-    coder = client_for(team.coder).get(_url(team)).content.decode()
-    assert 'id="sg-accept"' in coder
-    assert 'id="sg-reject"' in coder
-    assert 'id="sg-train"' not in coder
-    researcher = client_for(team.researcher).get(_url(team)).content.decode()
-    assert 'id="sg-accept"' in researcher
-    assert 'id="sg-train"' in researcher
-    assert "Train the assistant <kbd>t</kbd>" in researcher
+    # Deciding and training both need CODE, as the API requires.
+    for user in (team.coder, team.researcher):
+        html = client_for(user).get(_url(team)).content.decode()
+        assert 'id="sg-accept"' in html
+        assert 'id="sg-reject"' in html
+        assert "Train the assistant <kbd>t</kbd>" in html
+        assert "<kbd>a</kbd> accept" in html
     manager = client_for(team.manager).get(_url(team)).content.decode()
     assert 'id="sg-accept"' not in manager
     assert 'id="sg-train"' not in manager
+    assert 'id="sg-generate"' not in manager
+    assert "<kbd>a</kbd> accept" not in manager
     assert "Your role can look at the suggestions; coders decide." in manager
     assert 'data-can-decide="0"' in manager
 

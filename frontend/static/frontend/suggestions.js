@@ -15,7 +15,6 @@ const state = {
   total: 0, // pending suggestions matching the filters, as the API counted them
   next: null, // the next page's URL
   busy: false,
-  undo: null, // {item, before} of the last decision, if undoing it is possible
   counts: { pending: 0, accepted: 0, rejected: 0 },
 };
 
@@ -112,7 +111,7 @@ function render() {
   card.dataset.id = String(item.id);
   card.dataset.status = item.status;
   const code = state.codes.get(item.code) || { name: item.code_name, path: item.code_name, color: "#888888" };
-  $("sg-card-where").textContent = `Suggestion ${state.index + 1} of ${Math.max(state.total, state.items.length)} pending · least certain first`;
+  $("sg-card-where").textContent = where(item);
   $("sg-card-swatch").style.setProperty("--c", code.color);
   $("sg-card-code").textContent = code.path || item.code_name;
   $("sg-card-code").title = code.path;
@@ -135,7 +134,14 @@ function render() {
   if ($("sg-reject")) $("sg-reject").disabled = !pending || state.busy;
   $("sg-prev").disabled = state.index === 0;
   $("sg-next").disabled = state.index >= state.items.length - 1 && !state.next;
-  if ($("sg-undo")) $("sg-undo").disabled = !state.undo || state.busy;
+}
+
+/** "Suggestion 2 of 14 pending", counting only the pending ones (decided ones stay in the
+ * loaded list so k can go back to them). */
+function where(item) {
+  if (item.status !== "pending") return `Decided · ${state.total} still pending`;
+  const before = state.items.slice(0, state.index).filter((i) => i.status === "pending").length;
+  return `Suggestion ${before + 1} of ${Math.max(state.total, before + 1)} pending · least certain first`;
 }
 
 function showEmpty() {
@@ -146,9 +152,11 @@ function showEmpty() {
   if (filtered) {
     $("sg-empty-title").textContent = "Nothing pending for these filters";
     $("sg-empty-text").textContent = "Choose other filters to see more suggestions.";
-  } else if (hasModel) {
+  } else if (hasModel || state.counts.accepted + state.counts.rejected > 0) {
     $("sg-empty-title").textContent = "Nothing pending";
-    $("sg-empty-text").textContent = "Every suggestion has been decided. New ones appear as documents are imported, or look for new ones now.";
+    $("sg-empty-text").textContent = `Every suggestion has been decided. New ones appear as documents are imported${state.canDecide ? ", or look for new ones now" : ""}.${
+      hasModel ? "" : " Training the assistant lets it suggest from the coding done so far."
+    }`;
   } else {
     $("sg-empty-title").textContent = "No suggestions yet";
     $("sg-empty-text").textContent = state.canTrain
@@ -212,13 +220,12 @@ async function advance() {
     }
     if (!(await loadMore())) break;
   }
-  const remaining = state.items.some((i) => i.status === "pending");
-  if (!remaining && state.total > 0) {
-    await load(); // someone else may have left some pending, or the API holds more
+  const first = state.items.findIndex((i) => i.status === "pending");
+  if (first < 0) {
+    await load(); // a fresh first page: others may have added some; else the empty state
     return;
   }
-  const first = state.items.findIndex((i) => i.status === "pending");
-  if (first >= 0) state.index = first;
+  state.index = first;
   render();
 }
 
@@ -233,7 +240,6 @@ async function decide(status) {
     state.counts.pending = Math.max(0, state.counts.pending - 1);
     state.counts[status] += 1;
     state.total = Math.max(0, state.total - 1);
-    state.undo = { item, status };
     paintCounts();
     const code = state.codes.get(item.code);
     announce(`${status === "accepted" ? "Accepted" : "Rejected"}: ${code ? code.name : item.code_name}`);
@@ -244,29 +250,6 @@ async function decide(status) {
     render();
     showError(`Not saved: ${error.message}`);
   }
-}
-
-/** Undo the last decision by setting the suggestion back to pending (the API removes the excerpt
- * an accept created). If the API refuses, say so and keep the decision. */
-async function undo() {
-  const last = state.undo;
-  if (!last || state.busy) return;
-  state.busy = true;
-  try {
-    const saved = await api("PATCH", `suggestions/${last.item.id}/`, { status: "pending" });
-    Object.assign(last.item, saved);
-    state.counts[last.status] = Math.max(0, state.counts[last.status] - 1);
-    state.counts.pending += 1;
-    state.total += 1;
-    paintCounts();
-    state.undo = null;
-    state.index = Math.max(0, state.items.indexOf(last.item));
-    announce("Undone: the suggestion is pending again");
-  } catch (error) {
-    showError(`Could not undo: ${error.message}`);
-  }
-  state.busy = false;
-  render();
 }
 
 // --- jobs: training and looking for suggestions --------------------------------------------------
@@ -298,6 +281,32 @@ async function followJob(job, label, done) {
   await done(current);
 }
 
+/** Pending, accepted and rejected counts from the API (three one-row pages). */
+async function refreshCounts() {
+  try {
+    for (const key of ["pending", "accepted", "rejected"]) {
+      const page = await api("GET", `suggestions/?status=${key}&page_size=1`);
+      state.counts[key] = page.count || 0;
+    }
+    paintCounts();
+  } catch {
+    // The counts stay as they were; the queue itself is right.
+  }
+}
+
+/** After training: say which version is ready and show the suggestions it made. */
+async function trained(job) {
+  const result = job.result || {};
+  const version = result.version ? ` version ${result.version}` : "";
+  const passages = result.trained_on && result.trained_on.passages;
+  $("sg-job-text").textContent = `Trained model${version}${passages ? ` on ${passages} passages` : ""}. Its figures per code appear below after a reload.`;
+  $("sg-model-line").textContent = `Model${version} is ready: its suggestions are in the queue.`;
+  $("sg").dataset.hasModel = "1";
+  announce("The assistant is trained");
+  await load();
+  await refreshCounts();
+}
+
 async function train() {
   if (!state.canTrain || state.training) return;
   state.training = true;
@@ -306,11 +315,7 @@ async function train() {
   try {
     const made = await api("POST", "suggesters/", {});
     announce("Training the assistant");
-    await followJob(made.job || made, "Training the assistant", async () => {
-      $("sg-job-text").textContent = "Trained. Reload the page to see its figures; new suggestions will use it.";
-      $("sg").dataset.hasModel = "1";
-      announce("The assistant is trained");
-    });
+    await followJob(made.job || made, "Training the assistant", trained);
   } catch (error) {
     showError(`Could not train: ${error.message}`);
   } finally {
@@ -326,10 +331,8 @@ async function generate() {
     const made = await api("POST", "suggestions/generate/", {});
     await followJob(made.job || made, "Looking for suggestions", async () => {
       $("sg-job-text").textContent = "Done.";
-      const before = state.counts.pending;
       await load();
-      state.counts.pending = Math.max(before, state.total);
-      paintCounts();
+      await refreshCounts();
     });
   } catch (error) {
     showError(`Could not look for suggestions: ${error.message}`);
@@ -348,7 +351,6 @@ function onKey(ev) {
     r: () => decide("rejected"),
     j: () => move(1),
     k: () => move(-1),
-    u: () => undo(),
     t: () => train(),
   };
   const action = actions[ev.key];
@@ -370,7 +372,6 @@ function start() {
   document.addEventListener("keydown", onKey);
   if ($("sg-accept")) $("sg-accept").addEventListener("click", () => decide("accepted"));
   if ($("sg-reject")) $("sg-reject").addEventListener("click", () => decide("rejected"));
-  if ($("sg-undo")) $("sg-undo").addEventListener("click", undo);
   $("sg-prev").addEventListener("click", () => move(-1));
   $("sg-next").addEventListener("click", () => move(1));
   if ($("sg-train")) $("sg-train").addEventListener("click", train);
@@ -384,9 +385,7 @@ function start() {
   }
   const running = root.dataset.trainingJob;
   if (running) {
-    followJob({ id: running, status: "running", progress: 0 }, "Training the assistant", async () => {
-      $("sg-job-text").textContent = "Trained. Reload the page to see its figures.";
-    });
+    followJob({ id: running, status: "running", progress: 0 }, "Training the assistant", trained);
   }
   load().then(() => {
     window.suggestionsReady = true;

@@ -361,16 +361,57 @@ function hideTip(mark) {
 
 // --- the code picker ---------------------------------------------------------------------------
 
-const picker = { open: false, offsets: null, quote: "", items: [], active: 0 };
+const picker = { open: false, offsets: null, quote: "", items: [], active: 0, scores: null, asked: 0 };
+
+// The assistant's scores for the selection (suggesters/latest/predict/). Only a quick answer
+// reorders the picker: a slow or failed one, or a project without a model, keeps the usual order.
+const PREDICT_WAIT_MS = 400;
+const assistant = { none: false }; // true once the API said no model is trained yet
 
 function orderedCodes(filter) {
   const q = filter.trim().toLowerCase();
   const live = Array.from(state.codes.values()).filter((c) => !c.is_archived);
-  const recent = (state.data.recent_codes || []).map((id) => state.codes.get(id)).filter((c) => c && !c.is_archived);
-  const recentIds = new Set(recent.map((c) => c.id));
-  const rest = live.filter((c) => !recentIds.has(c.id)).sort((x, y) => x.path.localeCompare(y.path));
-  const all = [...recent, ...rest];
+  let all;
+  if (picker.scores) {
+    const score = (c) => (picker.scores.has(c.id) ? picker.scores.get(c.id) : -1);
+    all = live.sort((x, y) => score(y) - score(x) || x.path.localeCompare(y.path));
+  } else {
+    const recent = (state.data.recent_codes || []).map((id) => state.codes.get(id)).filter((c) => c && !c.is_archived);
+    const recentIds = new Set(recent.map((c) => c.id));
+    const rest = live.filter((c) => !recentIds.has(c.id)).sort((x, y) => x.path.localeCompare(y.path));
+    all = [...recent, ...rest];
+  }
   return q ? all.filter((c) => c.path.toLowerCase().includes(q)) : all;
+}
+
+/** Ask the model for the selected text's scores; reorder the open picker if it answers in time. */
+async function askAssistant(text) {
+  if (assistant.none || !text.trim()) return;
+  const asked = ++picker.asked;
+  const abort = new AbortController();
+  const timer = window.setTimeout(() => abort.abort(), PREDICT_WAIT_MS);
+  try {
+    const response = await fetch(`${state.api}suggesters/latest/predict/`, {
+      method: "POST",
+      credentials: "same-origin",
+      signal: abort.signal,
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrf() },
+      body: JSON.stringify({ texts: [text] }),
+    });
+    if (response.status === 404) assistant.none = true;
+    if (!response.ok) return;
+    const payload = await response.json();
+    const ranked = (payload && payload.results && payload.results[0]) || [];
+    if (!picker.open || asked !== picker.asked || !ranked.length) return;
+    picker.scores = new Map(ranked.map((r) => [r.code, r.score]));
+    picker.active = 0;
+    renderPicker();
+    $("ws-picker").dataset.ordered = "model";
+  } catch {
+    // Slow or unreachable: the picker keeps its usual order.
+  } finally {
+    window.clearTimeout(timer);
+  }
 }
 
 function renderPicker() {
@@ -395,7 +436,13 @@ function renderPicker() {
     name.className = "ws-opt__name";
     name.textContent = code.path;
     li.append(key, swatch, name);
-    if (recentIds.has(code.id)) {
+    if (picker.scores && picker.scores.has(code.id)) {
+      const tag = document.createElement("span");
+      tag.className = "ws-opt__score";
+      tag.title = "How likely the assistant thinks this code fits";
+      tag.textContent = `${Math.round(picker.scores.get(code.id) * 100)}%`;
+      li.appendChild(tag);
+    } else if (recentIds.has(code.id)) {
       const tag = document.createElement("span");
       tag.className = "ws-opt__recent";
       tag.textContent = "recent";
@@ -434,6 +481,8 @@ function openPicker() {
   picker.range = range.cloneRange();
   picker.active = 0;
   picker.open = true;
+  picker.scores = null;
+  delete $("ws-picker").dataset.ordered;
   const quote = picker.quote.length > 60 ? `${picker.quote.slice(0, 57)}…` : picker.quote;
   $("ws-picker-quote").textContent = quote;
   $("ws-picker-input").value = "";
@@ -445,6 +494,7 @@ function openPicker() {
   box.style.top = `${r.bottom + window.scrollY + 8}px`;
   renderPicker();
   $("ws-picker-input").focus({ preventScroll: true });
+  askAssistant(picker.quote);
   return true;
 }
 
@@ -581,9 +631,75 @@ function openPanel(mark) {
       memo.textContent = `Memo: ${e.memo}`;
       box.appendChild(memo);
     }
+    if (e.id > 0) box.appendChild(similarBlock(e));
     body.appendChild(box);
   }
   $("ws-panel").focus({ preventScroll: false });
+}
+
+/** A page URL for document `id` from a template URL rendered with document 0 (its last "/0/"). */
+function urlFor(template, id) {
+  const at = template.lastIndexOf("/0/");
+  return at < 0 ? template : `${template.slice(0, at)}/${id}/${template.slice(at + 3)}`;
+}
+
+/** "Find similar": passages elsewhere in the project that resemble the excerpt, each linked to
+ * its spot in the document reader. */
+function similarBlock(excerpt) {
+  const wrap = document.createElement("div");
+  wrap.className = "ws-similar";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button button--secondary ws-similar__find";
+  button.textContent = "Find similar passages";
+  const status = document.createElement("p");
+  status.className = "ws-similar__status muted";
+  status.setAttribute("role", "status");
+  const list = document.createElement("ol");
+  list.className = "ws-similar__list";
+  wrap.append(button, status, list);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    status.textContent = "Looking for similar passages…";
+    list.textContent = "";
+    try {
+      const payload = await api("GET", `excerpts/${excerpt.id}/similar/?k=8`);
+      const results = (payload && payload.results) || [];
+      status.textContent = results.length
+        ? `${results.length} similar passage${results.length === 1 ? "" : "s"} elsewhere in the project:`
+        : "Nothing similar elsewhere in the project.";
+      for (const r of results) list.appendChild(similarItem(r));
+    } catch (error) {
+      status.textContent = `Could not look for similar passages: ${error.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return wrap;
+}
+
+function similarItem(r) {
+  const li = document.createElement("li");
+  li.className = "ws-similar__item";
+  const head = document.createElement("p");
+  head.className = "ws-similar__head";
+  const link = document.createElement("a");
+  const len = Math.max(1, r.end - r.start);
+  link.href = `${urlFor($("ws").dataset.readerUrl, r.document)}?at=${r.start}&len=${len}#hit`;
+  link.textContent = r.document_title;
+  const score = document.createElement("span");
+  score.className = "ws-similar__score";
+  score.title = "How closely it resembles the excerpt";
+  score.textContent = `${Math.round(r.score * 100)}%`;
+  const code = document.createElement("a");
+  code.className = "ws-similar__code";
+  code.href = urlFor($("ws").dataset.codeUrl, r.document);
+  code.textContent = "open in the workspace";
+  head.append(link, " ", score, " · ", code);
+  const quote = document.createElement("blockquote");
+  quote.textContent = r.text;
+  li.append(head, quote);
+  return li;
 }
 
 async function updateExcerpt(excerpt, changes) {
