@@ -13,26 +13,27 @@ version into PhraseMatcher/Matcher objects, cached per process (`compiled_for`),
 only when `codebook_version` changes: a code added, deleted, archived or edited.
 """
 
+import gc
 import json
 import logging
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import spacy
 from django.db.models import Case, Count, IntegerField, Max, Sum, When
-from spacy.attrs import IDX, IS_SPACE, LENGTH, SENT_START
+from spacy.attrs import IDX, IS_SPACE, LEMMA, LENGTH, LOWER, SENT_START
 from spacy.errors import MatchPatternError
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import Matcher
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from coding.suggest.tokenmatch import Found, TokenPatterns
 from research.models import Project
 
 logger = logging.getLogger(__name__)
@@ -57,13 +58,14 @@ CACHE_SIZE = 32
 PROBLEM_LINE = re.compile(r"^- \[pattern -> (?P<path>[^\]]*)\] (?P<problem>.*)$")
 
 
-@dataclass(frozen=True, slots=True)
-class PatternHit:
+class PatternHit(NamedTuple):
     """One match of one code's rule, as character offsets into `doc.text`.
 
     `pattern` indexes the code's `patterns` list; `[sentence_start, sentence_end)` is the
     sentence holding the match (stripped of surrounding whitespace, as the ingest stores
     sentences), widened to the sentence of the match's last token if it runs across two.
+    Immutable; a NamedTuple rather than a frozen dataclass because a long document can have
+    tens of thousands of hits and a tuple is built several times faster (`hit._asdict()`).
     """
 
     code: int
@@ -181,27 +183,29 @@ def describe(rule: object) -> str:
 
 
 class CompiledPatterns:
-    """Every rule of a codebook version in three matchers; `find` runs them over a parsed doc.
+    """Every rule of a codebook version, compiled; `find` runs them over a parsed doc.
 
-    Immutable after construction and safe to share between threads: spaCy matchers keep no
-    state between calls.
+    Keywords and phrases become fixed sequences of lower-case forms and of lemmas, token
+    patterns Matcher rules, all in one `TokenPatterns` (coding/suggest/tokenmatch.py: spaCy's
+    own matchers cost O(tokens x rules) for token patterns, too slow for thousands of rules).
+    Immutable after construction and safe to share between threads.
     """
 
     def __init__(
         self,
         *,
         version: str,
-        lower: PhraseMatcher,
-        lemma: PhraseMatcher,
-        tokens: Matcher,
+        matcher: TokenPatterns,
         keys: dict[int, tuple[int, int]],
         size: int,
     ) -> None:
         self.version = version
-        self._lower = lower
-        self._lemma = lemma
-        self._tokens = tokens
-        self._keys = keys  # match id (hash of "code:index") -> (code, index)
+        self._matcher = matcher
+        # match id (hash of "code:index") -> (code, index), as sorted parallel arrays
+        order = sorted(keys)
+        self._ids = np.array(order, dtype=np.uint64)
+        self._codes = np.array([keys[key][0] for key in order], dtype=np.int64)
+        self._indexes = np.array([keys[key][1] for key in order], dtype=np.int64)
         self.size = size  # number of rules compiled
 
     def __len__(self) -> int:
@@ -216,20 +220,27 @@ class CompiledPatterns:
         """
         if not self.size or not len(doc):
             return []
-        matches: list[tuple[int, int, int]] = []
-        if len(self._lower):
-            matches += self._lower(doc)
-        if len(self._lemma) and doc.has_annotation("LEMMA"):
-            matches += self._lemma(doc)
-        if len(self._tokens):
-            matches += self._tokens(doc)
-        if not matches:
-            return []
-        return self._hits(doc, matches)
+        # The matchers and the hits make tens of thousands of tuples, which would trigger the
+        # cyclic GC over and over, each pass walking the large, long-lived matcher tables:
+        # pause it for the call (nothing here makes cycles). It halves the time of a long doc.
+        paused = gc.isenabled()
+        gc.disable()
+        try:
+            return self._find(doc)
+        finally:
+            if paused:
+                gc.enable()
 
-    def _hits(self, doc: Doc, matches: list[tuple[int, int, int]]) -> list[PatternHit]:
-        # One to_array call and numpy instead of Token/Span objects: a long document with many
-        # rules yields thousands of hits, and per-token Python objects would dominate the cost.
+    def _find(self, doc: Doc) -> list[PatternHit]:
+        return self._hits(doc, self._matcher.arrays(doc))
+
+    def _hits(self, doc: Doc, found: Found) -> list[PatternHit]:
+        # numpy throughout, no Token or Span objects: a long document with many rules yields
+        # tens of thousands of matches, and per-match Python work would dominate the cost.
+        ids, first, stop = found
+        if not len(ids):
+            return []
+        last = stop - 1
         table = doc.to_array([IDX, LENGTH, IS_SPACE, SENT_START]).astype(np.int64)
         idx, length, space, sent_start = table.T
         ends = idx + length
@@ -239,39 +250,40 @@ class CompiledPatterns:
         sentence_of = np.cumsum(starts_flag) - 1  # sentence number of every token
         first_tokens = np.flatnonzero(starts_flag)
         # A sentence's stored range runs from its first to its last non-space token.
-        sent_begin = idx[first_tokens].copy()
-        last_tokens = np.append(first_tokens[1:], n) - 1
-        sent_end = ends[last_tokens].copy()
+        sent_begin = idx[first_tokens]
+        sent_end = ends[np.append(first_tokens[1:], n) - 1]
         visible = np.flatnonzero(space == 0)
         if len(visible):
             owner = sentence_of[visible]
-            firsts = np.unique(owner, return_index=True)
-            sent_begin[firsts[0]] = idx[visible[firsts[1]]]
-            reversed_owner = owner[::-1]
-            lasts = np.unique(reversed_owner, return_index=True)
-            sent_end[lasts[0]] = ends[visible[len(visible) - 1 - lasts[1]]]
-
-        ids = np.fromiter((m[0] for m in matches), np.uint64, len(matches))
-        first = np.fromiter((m[1] for m in matches), np.int64, len(matches))
-        last = np.fromiter((m[2] for m in matches), np.int64, len(matches)) - 1
-        char_start = idx[first].tolist()
-        char_end = ends[last].tolist()
-        s_begin = sent_begin[sentence_of[first]].tolist()
-        s_end = sent_end[sentence_of[last]].tolist()
-        keys = self._keys
-        best: dict[tuple[int, int, int], tuple[int, int, int]] = {}
-        for i, match_id in enumerate(ids.tolist()):
-            code, index = keys[match_id]
-            span = (code, char_start[i], char_end[i])
-            current = best.get(span)
-            if current is None or index < current[0]:
-                best[span] = (index, s_begin[i], s_end[i])
-        hits = [
-            PatternHit(code, index, start, end, sentence_start, sentence_end)
-            for (code, start, end), (index, sentence_start, sentence_end) in best.items()
-        ]
-        hits.sort(key=lambda hit: (hit.start, hit.end, hit.code, hit.pattern))
-        return hits
+            # `owner` is sorted: its runs are the sentences, found where it changes.
+            change = np.flatnonzero(np.diff(owner)) + 1
+            run_first = np.concatenate(([0], change))
+            run_last = np.append(change - 1, len(owner) - 1)
+            sent_begin[owner[run_first]] = idx[visible[run_first]]
+            sent_end[owner[run_last]] = ends[visible[run_last]]
+        row = np.searchsorted(self._ids, ids)
+        code, index = self._codes[row], self._indexes[row]
+        char_start, char_end = idx[first], ends[last]
+        # By position, then code and rule; the first of each (code, span) is its lowest rule.
+        order = np.lexsort((index, code, char_end, char_start))
+        code, index = code[order], index[order]
+        char_start, char_end = char_start[order], char_end[order]
+        keep = np.ones(len(order), dtype=bool)
+        keep[1:] = (
+            (char_start[1:] != char_start[:-1])
+            | (char_end[1:] != char_end[:-1])
+            | (code[1:] != code[:-1])
+        )
+        order, code, index = order[keep], code[keep], index[keep]
+        columns = (
+            code,
+            index,
+            char_start[keep],
+            char_end[keep],
+            sent_begin[sentence_of[first[order]]],
+            sent_end[sentence_of[last[order]]],
+        )
+        return list(map(PatternHit, *(column.tolist() for column in columns)))
 
 
 def _lemma_docs(nlp: Language, texts: Sequence[str]) -> list[Doc]:
@@ -288,9 +300,7 @@ def compile_patterns(
     Rules that fail `validate` (old data written before validation existed) are skipped and
     logged, never raised: a broken rule must not stop suggestions from the others.
     """
-    lower = PhraseMatcher(nlp.vocab, attr="LOWER")
-    lemma = PhraseMatcher(nlp.vocab, attr="LEMMA")
-    tokens = Matcher(nlp.vocab)
+    matcher = TokenPatterns(nlp.vocab)
     keys: dict[int, tuple[int, int]] = {}
     phrase_keys: list[str] = []
     phrase_texts: list[str] = []
@@ -306,14 +316,13 @@ def compile_patterns(
             keys[nlp.vocab.strings.add(key)] = (code, index)
             size += 1
             if rule["type"] == "tokens":
-                # LONGEST: "+" and "*" operators yield one match per run, not every sub-run.
-                tokens.add(key, [rule["pattern"]], greedy="LONGEST")
+                matcher.add(key, rule["pattern"])
             else:
                 phrase_keys.append(key)
                 phrase_texts.append(" ".join(rule["text"].split()))
     if phrase_texts:
         for key, doc in zip(phrase_keys, map(nlp.make_doc, phrase_texts), strict=True):
-            lower.add(key, [doc])
+            matcher.add_sequence(key, LOWER, [token.lower for token in doc])
         # Lemmatise each text as written and lower-cased: a capitalised word may be tagged a
         # proper noun, whose lemma keeps its case ("Refund"), while running text mostly has
         # lower-case lemmas ("refund"); both forms then match.
@@ -321,13 +330,11 @@ def compile_patterns(
         docs = _lemma_docs(nlp, variants)
         count = len(phrase_texts)
         for i, key in enumerate(phrase_keys):
-            pair = [docs[i]]
+            matcher.add_sequence(key, LEMMA, [token.lemma for token in docs[i]])
             if phrase_texts[i] != variants[i]:
-                pair.append(docs[count + i])
-            lemma.add(key, pair)
-    return CompiledPatterns(
-        version=version, lower=lower, lemma=lemma, tokens=tokens, keys=keys, size=size
-    )
+                matcher.add_sequence(key, LEMMA, [token.lemma for token in docs[count + i]])
+    matcher.freeze()
+    return CompiledPatterns(version=version, matcher=matcher, keys=keys, size=size)
 
 
 # --- per-project cache -----------------------------------------------------------------------
