@@ -148,11 +148,15 @@ class Learner:
     spacy_weight: float = SPACY_WEIGHT
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def features(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """The linear model's input: word and character TF-IDF, each row L2-normalised."""
+        return _features(self.word, self.char, texts)
+
     def linear_scores(self, texts: Sequence[str]) -> NDArray[np.float64]:
         """The scikit-learn model's probability per (text, code)."""
         if not texts:
             return np.zeros((0, len(self.codes)))
-        decision = _features(self.word, self.char, texts) @ self.coef.T + self.intercept
+        decision = self.features(texts) @ self.coef.T + self.intercept
         return np.asarray(expit(decision), dtype=np.float64)
 
     def spacy_scores(self, texts: Sequence[str]) -> NDArray[np.float64]:
