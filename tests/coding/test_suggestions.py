@@ -493,3 +493,40 @@ def test_context_is_cut_to_whole_words_only_inside_the_text():
     long_after = " ab cd" + "y" * (CONTEXT_CHARS - 6)
     assert trim_context("", long_after) == ("", " ab")
     assert trim_context("short start", "short end") == ("short start", "short end")
+
+
+def test_turn_unit_uses_speaker_turns_as_passages(team, study, settings):
+    from observations.models import SpeakerTurn
+
+    settings.VERBATIM_SUGGEST_UNIT = "turn"
+    document = study.coded[0]
+    # One turn holding two billing sentences: a positive for billing once, not twice.
+    start, _ = span_of(document, BILLING[0])
+    _, end = span_of(document, BILLING[1])
+    SpeakerTurn.objects.create(document=document, index=0, start=start, end=end)
+    training = build_training(team.project)
+    turn_text = document.text[start:end]
+    assert _labels(training)[turn_text] == {study.billing.pk}
+    assert BILLING[0] not in _labels(training)  # that document's passages are its turns
+    assert BILLING[3] in _labels(training)  # a document without turns keeps its sentences
+
+
+def test_generate_api_queues_a_job_for_one_document(
+    team, study, django_capture_on_commit_callbacks
+):
+    code_update(
+        code=study.praise, user=team.researcher, patterns=[{"type": "keyword", "text": "friendly"}]
+    )
+    url = reverse("api:suggestion-generate", kwargs={"slug": team.project.slug})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_for(team.coder).post(url, {"document": study.uncoded.pk}, format="json")
+    assert response.status_code == 202
+    job = Job.objects.get(pk=response.json()["job"]["id"])
+    assert job.status == Job.Status.SUCCEEDED, job.error
+    assert list(Suggestion.objects.values_list("document", "text")) == [
+        (study.uncoded.pk, UNCODED[2])
+    ]
+    foreign = make_document(team.other_project, UNCODED)
+    refused = client_for(team.coder).post(url, {"document": foreign.pk}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["field"] == "document"

@@ -170,11 +170,22 @@ CODEBOOK: list[dict[str, Any]] = [
                 "inclusion_notes": "Include worry about losing the number before the move happens.",
                 "exclusion_notes": "A new SIM that never connected is SIM and eSIM setup, not porting.",
                 "example": "The port had been rejected because the name on the request didn't match.",
+                "patterns": [
+                    {"type": "keyword", "text": "port"},
+                    {"type": "phrase", "text": "old number"},
+                ],
             },
             {
                 "name": "SIM and eSIM setup",
                 "color": "#1F5F8B",
                 "description": "Getting a new physical SIM or eSIM to connect, including SIM swaps and activations that never happened.",
+                "patterns": [
+                    {"type": "keyword", "text": "eSIM"},
+                    {
+                        "type": "tokens",
+                        "pattern": [{"LOWER": "sim"}, {"LOWER": {"IN": ["swap", "card"]}}],
+                    },
+                ],
             },
             {
                 "name": "Locked out of account",
@@ -200,11 +211,13 @@ CODEBOOK: list[dict[str, Any]] = [
                 "description": "Surprise at the size of the first bill, usually a part-month charge plus the month ahead.",
                 "inclusion_notes": "Include misreadings, such as believing they were charged twice.",
                 "exclusion_notes": "Charges for usage outside the plan go to Roaming and add-ons.",
+                "patterns": [{"type": "phrase", "text": "first bill"}],
             },
             {
                 "name": "Roaming and add-ons",
                 "color": "#A6430A",
                 "description": "Charges outside the plan allowance that the customer did not expect, such as daily roaming.",
+                "patterns": [{"type": "keyword", "text": "roaming"}],
             },
             {
                 "name": "Price not as promised",
@@ -241,6 +254,10 @@ CODEBOOK: list[dict[str, Any]] = [
                 "name": "Chatbot dead end",
                 "color": "#8FB83E",
                 "description": "Self-service chat or help articles that fail to give an answer or a route to a person.",
+                "patterns": [
+                    {"type": "keyword", "text": "chatbot"},
+                    {"type": "phrase", "text": "help article"},
+                ],
             },
         ],
     },
