@@ -19,8 +19,6 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_safe
 
 from coding.models import Code, Suggester, Suggestion
-from coding.suggest import selectors
-from coding.suggest.patterns import describe
 from frontend.views import AuthedRequest
 from observations.models import Document
 from research.models import Project
@@ -68,6 +66,8 @@ class Acceptance:
 
 def _codebook(project: Project) -> dict[int, dict[str, Any]]:
     """Every code with its path ("Theme › Code"), colour and pattern texts. One query."""
+    from coding.suggest.patterns import describe  # imports spaCy: not at URL loading time
+
     rows: dict[int, dict[str, Any]] = {
         r["id"]: dict(r)
         for r in Code.objects.filter(project=project).values(
@@ -104,6 +104,8 @@ def acceptance(
     """(per code and method, per pattern rule) acceptance of decided suggestions, from the same
     figures as the API's `suggestions/stats/`. Sources nobody decided on yet are left out; sorted
     by decisions, most first."""
+    from coding.suggest import selectors  # imports spaCy: not at URL loading time
+
     stats = selectors.suggestion_stats(project=project)
     fallback = {"path": "(deleted code)", "color": "#888888"}
 

@@ -2,6 +2,7 @@
 picker ordered by a trained model, "find similar" from an excerpt. Screenshots land in
 test-artifacts/."""
 
+import json
 import re
 
 import pytest
@@ -10,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from coding.models import Excerpt, Suggestion
 from coding.suggest import services
+from research.models import Job
 from tests.coding.suggest_data import make_document, make_study, span_of
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.test_workspace import open_workspace, select_words
@@ -226,3 +228,64 @@ def test_coder_trains_the_assistant_from_the_empty_queue(team, live_server, page
     figures = page.locator(".sg-quality table").last
     expect(figures).to_contain_text("Billing")
     page.screenshot(path=str(ARTIFACTS / "suggestions-trained.png"), full_page=True)
+
+
+def test_training_progress_is_polled_from_the_jobs_url(team, live_server, page: Page, login):
+    """A real broker answers 202 with a queued job: the page polls its (absolute) url."""
+    job = Job.objects.create(
+        project=team.project,
+        kind="suggester_train",
+        status="running",
+        progress=0.4,
+        message="Cross-validating",
+    )
+    url = live_server.url + reverse("api:job-detail", args=[job.pk])
+    login(page, "coder1")
+    page.route(
+        re.compile(r"/suggesters/$"),
+        lambda route: route.fulfill(
+            status=202,
+            content_type="application/json",
+            body=json.dumps(
+                {"job": {"id": str(job.pk), "status": "queued", "progress": 0, "url": url}}
+            ),
+        ),
+    )
+    _open_queue(page, live_server, team)
+    page.get_by_role("button", name="Train the assistant t").click()
+    expect(page.locator("#sg-job-text")).to_have_text(
+        "Training the assistant: Cross-validating (40%)"
+    )
+    Job.objects.filter(pk=job.pk).update(
+        status="succeeded", progress=1.0, result={"version": 2, "trained_on": {"passages": 50}}
+    )
+    expect(page.locator("#sg-job-text")).to_contain_text("Trained model version 2 on 50 passages")
+
+
+def test_queue_loads_the_next_page_when_the_coder_reaches_the_end(
+    team, live_server, page: Page, login
+):
+    code = CodeFactory.create(project=team.project, name="Delivery")
+    document = make_document(team.project, [f"Sentence number {i}." for i in range(30)])
+    for i in range(27):
+        start, end = span_of(document, f"Sentence number {i}.")
+        Suggestion.objects.create(
+            project=team.project,
+            document=document,
+            code=code,
+            start=start,
+            end=end,
+            text=document.text[start:end],
+            score=0.5 + i / 100,
+            method="model",
+            model_version=1,
+        )
+    login(page, "coder1")
+    _open_queue(page, live_server, team)
+    card = page.locator("#sg-card")
+    for i in range(1, 28):
+        expect(card).to_contain_text(f"Suggestion {i} of 27 pending")
+        expect(card.locator("#sg-card-text")).to_have_text(f"Sentence number {i - 1}.")
+        if i < 27:
+            page.keyboard.press("j")
+    expect(page.get_by_role("button", name="Next j")).to_be_disabled()

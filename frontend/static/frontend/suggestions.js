@@ -3,6 +3,7 @@
 // suggestions/{id}/ and moves on. User text only ever goes in through textContent.
 
 const $ = (id) => document.getElementById(id);
+const PAGE_SIZE = 25; // suggestions per request; more load as the coder reaches the end
 
 const state = {
   api: "",
@@ -29,7 +30,8 @@ function csrf() {
 }
 
 async function api(method, path, body) {
-  const url = path.startsWith("/") ? path : state.api + path;
+  // Absolute URLs (a job's `url`, a page's `next`) as given; others under the project's API.
+  const url = /^(https?:)?\//.test(path) ? path : state.api + path;
   const response = await fetch(url, {
     method,
     credentials: "same-origin",
@@ -82,7 +84,7 @@ function methodWords(item) {
 }
 
 function filters() {
-  const params = new URLSearchParams({ status: "pending" });
+  const params = new URLSearchParams({ status: "pending", page_size: String(PAGE_SIZE) });
   for (const name of ["code", "document", "method"]) {
     const value = $(`sg-filter-${name}`).value;
     if (value) params.set(name, value);
@@ -148,7 +150,7 @@ function showEmpty() {
   const box = $("sg-empty");
   box.hidden = false;
   const hasModel = $("sg").dataset.hasModel === "1";
-  const filtered = filters() !== "status=pending";
+  const filtered = ["code", "document", "method"].some((name) => $(`sg-filter-${name}`).value);
   if (filtered) {
     $("sg-empty-title").textContent = "Nothing pending for these filters";
     $("sg-empty-text").textContent = "Choose other filters to see more suggestions.";
