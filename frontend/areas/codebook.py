@@ -1,5 +1,5 @@
-"""Pages of the codebook area: the tree of themes and codes, one code's panel, merge, split,
-history with undo, and CSV import/export.
+"""Pages of the codebook area: the tree of themes and codes, one code's panel (with its pattern
+rules and their live preview), merge, split, history with undo, and CSV import/export.
 
 Everyone in the project reads the codebook; only roles with EDIT_CODEBOOK see and use the edit
 forms. Every form is a plain POST that redirects (post/redirect/get); when htmx sends it, the view
@@ -7,6 +7,8 @@ answers with the `#codebook` partial (tree, panel, history) instead, and pushes 
 selected code. Each action calls one service; this module only parses, checks access and renders.
 """
 
+import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +25,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from coding import services
 from coding.models import DEFAULT_CODE_COLOR, Code, CodebookChange, Excerpt
 from coding.selectors import code_list, codebook_history, excerpt_list
+from coding.suggest import patterns as pattern_rules
+from coding.suggest.preview import preview as pattern_preview
 from frontend.views import AuthedRequest
 from observations.services.imports import ImportValidationError
 from research.permissions import ProjectAccess, access_object, access_project
@@ -31,6 +35,12 @@ from research.roles import Capability
 EDIT = Capability.EDIT_CODEBOOK
 TEXT_FIELDS = ("name", "description", "inclusion_notes", "exclusion_notes", "example", "color")
 HISTORY_LIMIT = 8
+PATTERN_TYPES = (
+    ("keyword", "Keyword"),
+    ("phrase", "Phrase"),
+    ("tokens", "Token pattern (JSON)"),
+)
+PATTERN_INDEX = re.compile(r"^pattern (\d+):")
 
 
 @dataclass
@@ -92,6 +102,62 @@ def _parent(access: ProjectAccess, raw: str) -> Code | None:
     return access_object(access.project.codes.all(), raw) if raw else None
 
 
+def _posted_patterns(request: AuthedRequest) -> list[object]:
+    """The rules of the pattern editor's rows (`pattern_type`/`pattern_value` pairs), in order.
+
+    An emptied row is dropped (that is how a rule is removed without JavaScript); a token
+    pattern's JSON that does not parse is refused with its row's number.
+    """
+    types = request.POST.getlist("pattern_type")
+    values = request.POST.getlist("pattern_value")
+    rules: list[object] = []
+    problems: list[str] = []
+    for kind, raw in zip(types, values, strict=False):
+        value = raw.strip()
+        if not value:
+            continue
+        if kind == "tokens":
+            try:
+                rules.append({"type": kind, "pattern": json.loads(value)})
+            except json.JSONDecodeError as exc:
+                problems.append(
+                    f"pattern {len(rules)}: the token pattern is not valid JSON ({exc.msg}, "
+                    f"line {exc.lineno}, column {exc.colno})."
+                )
+                rules.append(None)
+        else:
+            rules.append({"type": kind, "text": value})
+    if problems:
+        raise ValidationError({"patterns": problems})
+    return rules
+
+
+def _rule_messages(messages: list[str]) -> list[str]:
+    """The service's "pattern 3: ..." as the editor numbers its rows: "Rule 4: ..."."""
+    return [
+        PATTERN_INDEX.sub(lambda found: f"Rule {int(found[1]) + 1}:", message)
+        for message in messages
+    ]
+
+
+def _pattern_rows(code: Code, form_values: Any) -> list[dict[str, str]]:
+    """The editor's rows: the posted draft after a refused save, else the stored rules."""
+    if form_values and form_values.get("action") == "patterns":
+        pairs = zip(
+            form_values.getlist("pattern_type"), form_values.getlist("pattern_value"), strict=False
+        )
+        return [{"type": kind, "value": value} for kind, value in pairs if value.strip()]
+    rows = []
+    for rule in code.patterns if isinstance(code.patterns, list) else []:
+        kind = rule.get("type", "") if isinstance(rule, dict) else ""
+        if kind == "tokens":
+            value = json.dumps(rule.get("pattern"), ensure_ascii=False)
+        else:
+            value = pattern_rules.describe(rule)
+        rows.append({"type": kind, "value": value})
+    return rows
+
+
 def _history(access: ProjectAccess) -> list[CodebookChange]:
     return list(codebook_history(project=access.project)[:HISTORY_LIMIT])
 
@@ -112,6 +178,10 @@ def _context(
         slug, pk = access.project.slug, selected.code.pk
         extra.setdefault("merge_url", reverse("frontend:codebook-merge", args=[slug, pk]))
         extra.setdefault("split_url", reverse("frontend:codebook-split", args=[slug, pk]))
+        extra.setdefault(
+            "preview_url", reverse("frontend:codebook-patterns-preview", args=[slug, pk])
+        )
+        extra["pattern_rows"] = _pattern_rows(selected.code, extra.get("form_values"))
     history = _history(access)
     latest = next((change for change in history if change.undone_at is None), None)
     context: dict[str, Any] = {
@@ -126,6 +196,7 @@ def _context(
         # The backend undoes the latest change not yet undone, so undos can walk back in turn.
         "undoable": latest.pk if latest is not None else None,
         "default_color": DEFAULT_CODE_COLOR,
+        "pattern_types": PATTERN_TYPES,
         "counts": {
             "codes": len(codes),
             "themes": len(tree),
@@ -180,7 +251,9 @@ def _failed(
     """Show a service's refusal: beside its field when there is one, else above the panel.
     A 400 without htmx; htmx swaps only successful answers, so it gets a 200."""
     field_errors = (
-        {k: " ".join(v) for k, v in exc.message_dict.items()} if hasattr(exc, "error_dict") else {}
+        {k: " ".join(_rule_messages(v)) for k, v in exc.message_dict.items()}
+        if hasattr(exc, "error_dict")
+        else {}
     )
     error = " ".join(exc.messages)
     return _render(
@@ -225,6 +298,10 @@ def _code_action(
     if action == "update":
         services.code_update(code=code, user=user, **_code_fields(request))
         return f"Saved “{code.name}”.", code
+    if action == "patterns":
+        services.code_update(code=code, user=user, patterns=_posted_patterns(request))
+        count = len(code.patterns)
+        return f"Saved {count} pattern rule{'s' if count != 1 else ''} of “{code.name}”.", code
     if action == "move":
         parent = _parent(access, request.POST.get("parent", ""))
         services.code_move(code=code, parent=parent, user=user)
@@ -366,6 +443,33 @@ def codebook_undo(request: AuthedRequest, slug: str) -> HttpResponseBase:
 
 
 @login_required
+@require_POST
+def codebook_patterns_preview(request: AuthedRequest, slug: str, code_id: int) -> HttpResponse:
+    """The live preview of the pattern editor's draft rules: hits across the project's ready
+    documents and the first few sentences. Answers 200 with the problems when the draft is
+    not valid yet (the editor swaps in whatever comes back while the user types)."""
+    access = access_project(request.user, slug, need=EDIT)
+    code = access_object(access.project.codes.all(), code_id)
+    context: dict[str, Any] = {"project": access.project, "code": code, "problems": []}
+    try:
+        rules = _posted_patterns(request)
+    except ValidationError as exc:
+        context["problems"] = _rule_messages(exc.messages)
+    else:
+        problems = pattern_rules.validate(rules)
+        if problems:
+            context["problems"] = _rule_messages(problems)
+        elif rules:
+            result = pattern_preview(access.project, rules)
+            context["result"] = result
+            context["per_rule"] = [
+                (i + 1, pattern_rules.describe(rule), result.per_pattern.get(i, 0))
+                for i, rule in enumerate(rules)
+            ]
+    return render(request, "frontend/codebook/_preview.html", context)
+
+
+@login_required
 @require_safe
 def codebook_export(request: AuthedRequest, slug: str) -> HttpResponse:
     """The codebook as a CSV download (opens in a spreadsheet)."""
@@ -412,4 +516,9 @@ urlpatterns = [
     path("p/<slug:slug>/codebook/<int:code_id>/", codebook_code, name="codebook-code"),
     path("p/<slug:slug>/codebook/<int:code_id>/merge/", codebook_merge, name="codebook-merge"),
     path("p/<slug:slug>/codebook/<int:code_id>/split/", codebook_split, name="codebook-split"),
+    path(
+        "p/<slug:slug>/codebook/<int:code_id>/patterns/preview/",
+        codebook_patterns_preview,
+        name="codebook-patterns-preview",
+    ),
 ]

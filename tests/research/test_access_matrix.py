@@ -90,6 +90,7 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "frontend:codebook-code": {"POST": C.EDIT_CODEBOOK},
     "frontend:codebook-merge": {"GET": C.EDIT_CODEBOOK, "POST": C.EDIT_CODEBOOK},
     "frontend:codebook-split": {"GET": C.EDIT_CODEBOOK, "POST": C.EDIT_CODEBOOK},
+    "frontend:codebook-patterns-preview": {"POST": C.EDIT_CODEBOOK},
     "frontend:codebook-undo": {"POST": C.EDIT_CODEBOOK},
     "frontend:codebook-export": {"GET": C.READ},
     "frontend:codebook-import": {"POST": C.EDIT_CODEBOOK},

@@ -4,6 +4,9 @@
 //    screen-reader users keep their place instead of landing at the top of the page.
 // 2. Editors may drag a code onto another code (or onto the column headings: top level) to
 //    move it; the drop posts the same "move" form the "Move to…" menu posts.
+// 3. The pattern editor gets "Add a rule" and "Remove" buttons (without JavaScript, the blank
+//    last row adds a rule and emptying a rule removes it); the live preview itself is htmx
+//    (hx-trigger on the editor's input events) and needs nothing here but a nudge on removal.
 (function () {
   "use strict";
   let lastId = null;
@@ -52,5 +55,60 @@
       values: { action: "move", parent: over.dataset.code },
     });
     dragged = null;
+  });
+
+  const PLACEHOLDERS = {
+    keyword: "refund",
+    phrase: "bill shock",
+    tokens: '[{"LEMMA": "charge"}, {"LOWER": "twice"}]',
+  };
+  function showPatternButtons() {
+    document
+      .querySelectorAll("#cb-patterns-form [data-pattern-add], #cb-patterns-form [data-pattern-remove]")
+      .forEach((button) => {
+        button.hidden = false;
+      });
+  }
+  document.addEventListener("DOMContentLoaded", showPatternButtons);
+  document.addEventListener("htmx:afterSwap", showPatternButtons);
+  document.addEventListener("click", function (event) {
+    const button = event.target instanceof Element ? event.target.closest("button") : null;
+    if (!button) return;
+    const form = button.closest("#cb-patterns-form");
+    if (!form) return;
+    const list = form.querySelector("[data-pattern-list]");
+    const template = document.getElementById("cb-pattern-row");
+    if (button.hasAttribute("data-pattern-add") && list && template) {
+      // An empty row is already a new rule: fill that one before adding another.
+      const empty = Array.from(list.querySelectorAll("[data-pattern-row] textarea")).find(
+        (area) => !area.value.trim()
+      );
+      if (empty) {
+        empty.focus();
+        return;
+      }
+      list.appendChild(template.content.cloneNode(true));
+      showPatternButtons();
+      const rows = list.querySelectorAll("[data-pattern-row]");
+      rows[rows.length - 1].querySelector("select").focus();
+    } else if (button.hasAttribute("data-pattern-remove")) {
+      const row = button.closest("[data-pattern-row]");
+      const next = row.nextElementSibling || row.previousElementSibling;
+      row.remove();
+      if (list && !list.querySelector("[data-pattern-row]") && template) {
+        list.appendChild(template.content.cloneNode(true));
+        showPatternButtons();
+      }
+      const focus = next ? next.querySelector("textarea") : form.querySelector("textarea");
+      if (focus) focus.focus();
+      form.dispatchEvent(new Event("pattern-edit", { bubbles: true }));
+    }
+  });
+  document.addEventListener("change", function (event) {
+    const select = event.target;
+    if (!(select instanceof HTMLSelectElement) || !select.classList.contains("cb-pattern__type")) return;
+    const value = select.closest("[data-pattern-row]").querySelector("textarea");
+    value.placeholder = PLACEHOLDERS[select.value] || "";
+    value.rows = select.value === "tokens" ? 3 : 1;
   });
 })();
