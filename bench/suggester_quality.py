@@ -144,7 +144,7 @@ def main() -> None:
 
     index = {c: i for i, c in enumerate(categories)}
     seeds = [int(s) for s in args.seeds.split(",")]
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if s]
     names = ["baseline", "spacy", "multinomial", *(f"w={w}" for w in WEIGHTS)]
     label = {
         "baseline": "TF-IDF w1-2 + LR (baseline)",
@@ -171,6 +171,7 @@ def main() -> None:
         cpu, wall, meta = time_4000(train, index)
         print(f"\nTraining on 4,000 passages (one thread): {cpu:.1f} s CPU, {wall:.1f} s wall")
         print(f"  {meta['architecture']}; spaCy epochs {meta['spacy_epochs']}")
+        print(f"  CPU seconds by part: {meta['cpu_seconds_by_part']}")
 
 
 if __name__ == "__main__":
