@@ -23,13 +23,16 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from coding.models import Code, Excerpt, Suggestion
-from coding.suggest.learner import TrainingSet
 from observations.models import Document, Sentence, SpeakerTurn
 from research.models import Project
+
+if TYPE_CHECKING:  # the learner imports spaCy and scikit-learn: not in the web process's imports
+    from coding.suggest.learner import TrainingSet
 
 MIN_POSITIVES = 3
 UNITS = ("sentence", "turn")
@@ -50,7 +53,7 @@ class Passage:
 class Training:
     """A TrainingSet with what it was built from, for the suggester's record."""
 
-    data: TrainingSet
+    data: "TrainingSet"
     codes: list[int]  # the codes the model learns (>= MIN_POSITIVES positives each)
     positives: dict[int, int]  # positive passages per code, every non-archived code
     skipped: dict[int, int] = field(default_factory=dict)  # codes left out -> their positives
@@ -132,6 +135,8 @@ def _covered(
 
 def build_training(project: Project, *, unit: str | None = None) -> Training:
     """The project's TrainingSet as the module docstring defines it (a handful of queries)."""
+    from coding.suggest.learner import TrainingSet
+
     all_passages = passages(project, unit=unit)
     by_document: dict[int, list[Passage]] = defaultdict(list)
     for p in all_passages:
