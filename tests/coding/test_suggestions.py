@@ -5,6 +5,7 @@ share one trained per test through `trained`.
 """
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from coding.models import Excerpt, Suggester, Suggestion
@@ -530,3 +531,34 @@ def test_generate_api_queues_a_job_for_one_document(
     refused = client_for(team.coder).post(url, {"document": foreign.pk}, format="json")
     assert refused.status_code == 400
     assert refused.json()["errors"][0]["field"] == "document"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite serialises writers: no race to lose"
+)
+def test_two_coders_accepting_at_once_make_one_excerpt(team, study):
+    import threading
+
+    suggestion = _suggest(study.uncoded, UNCODED[0], study.billing)
+    barrier = threading.Barrier(2)
+    outcomes: list[object] = []
+
+    def accept(user):
+        try:
+            barrier.wait()
+            decided = services.suggestion_decide(
+                suggestion=suggestion, user=user, status="accepted"
+            )
+            outcomes.append(decided.excerpt_id)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=accept, args=(u,)) for u in (team.coder, team.researcher)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(outcomes) == 2
+    assert len(set(outcomes)) == 1
+    assert Excerpt.objects.filter(suggestion=suggestion).count() == 1
