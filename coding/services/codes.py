@@ -8,7 +8,6 @@ from django.db import transaction
 
 from coding.models import DEFAULT_CODE_COLOR, Code, CodebookChange
 from coding.services.history import change_record, snapshot
-from coding.suggest import patterns
 from research.models import Project, User
 from research.validation import check_in_project, reject_unknown
 
@@ -33,9 +32,16 @@ def _check_code(code: Code) -> None:
         raise ValidationError({"name": "A code needs a name."})
     if not HEX_COLOR.match(code.color or ""):
         raise ValidationError({"color": "Use a hex colour such as #4c78a8."})
-    problems = patterns.validate(code.patterns)
-    if problems:
-        raise ValidationError({"patterns": problems})
+    if not isinstance(code.patterns, list):
+        raise ValidationError({"patterns": "Patterns must be a list."})
+    if code.patterns:
+        # Imported here: the rules' module loads spaCy, which a web process must not load
+        # just to serve URLs (tests/observations/test_ingest.py).
+        from coding.suggest import patterns
+
+        problems = patterns.validate(code.patterns)
+        if problems:
+            raise ValidationError({"patterns": problems})
     if code.parent is not None:
         check_in_project(code.project, "parent", code.parent)
         ancestor: Code | None = code.parent

@@ -25,8 +25,6 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from coding import services
 from coding.models import DEFAULT_CODE_COLOR, Code, CodebookChange, Excerpt
 from coding.selectors import code_list, codebook_history, excerpt_list
-from coding.suggest import patterns as pattern_rules
-from coding.suggest.preview import preview as pattern_preview
 from frontend.views import AuthedRequest
 from observations.services.imports import ImportValidationError
 from research.permissions import ProjectAccess, access_object, access_project
@@ -153,7 +151,7 @@ def _pattern_rows(code: Code, form_values: Any) -> list[dict[str, str]]:
         if kind == "tokens":
             value = json.dumps(rule.get("pattern"), ensure_ascii=False)
         else:
-            value = pattern_rules.describe(rule)
+            value = str(rule.get("text", "")) if isinstance(rule, dict) else json.dumps(rule)
         rows.append({"type": kind, "value": value})
     return rows
 
@@ -448,6 +446,10 @@ def codebook_patterns_preview(request: AuthedRequest, slug: str, code_id: int) -
     """The live preview of the pattern editor's draft rules: hits across the project's ready
     documents and the first few sentences. Answers 200 with the problems when the draft is
     not valid yet (the editor swaps in whatever comes back while the user types)."""
+    # Imported here: they load spaCy, which serving the other pages must not.
+    from coding.suggest import patterns as pattern_rules
+    from coding.suggest.preview import preview as pattern_preview
+
     access = access_project(request.user, slug, need=EDIT)
     code = access_object(access.project.codes.all(), code_id)
     context: dict[str, Any] = {"project": access.project, "code": code, "problems": []}
