@@ -204,6 +204,14 @@ VERBATIM_SUGGEST_SPAN = env.str("VERBATIM_SUGGEST_SPAN", default="sentence")
 VERBATIM_SUGGEST_THRESHOLD = env.float("VERBATIM_SUGGEST_THRESHOLD", default=0.5)
 VERBATIM_SUGGEST_TOP = env.int("VERBATIM_SUGGEST_TOP", default=3)
 VERBATIM_RETRAIN_AFTER_DECISIONS = env.int("VERBATIM_RETRAIN_AFTER_DECISIONS", default=50)
+# Characters of a project's documents the codebook's live pattern preview parses per process.
+VERBATIM_PATTERN_PREVIEW_CHARS = env.int("VERBATIM_PATTERN_PREVIEW_CHARS", default=500_000)
+
+# Analysis (issue 5): participants a segment needs before a cell can be a finding, the
+# significance level hypotheses are judged at, and the PostgreSQL fast path of segmentation import.
+VERBATIM_MIN_SEGMENT_PARTICIPANTS = env.int("VERBATIM_MIN_SEGMENT_PARTICIPANTS", default=5)
+VERBATIM_HYPOTHESIS_ALPHA = env.float("VERBATIM_HYPOTHESIS_ALPHA", default=0.05)
+SEGMENTATION_PG_FAST_PATH = env.bool("SEGMENTATION_PG_FAST_PATH", default=True)
 
 LOGGING = {
     "version": 1,
