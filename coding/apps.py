@@ -13,3 +13,8 @@ class CodingConfig(AppConfig):
         from observations.anchoring import register_text_edit_hook
 
         register_text_edit_hook(excerpts_reanchor)
+
+        # research and observations announce changes by signal for the same reason.
+        from coding.receivers import connect
+
+        connect()

@@ -1,13 +1,17 @@
 """Celery tasks for observations: each takes a job id, loads, and calls one service."""
 
+import logging
 from typing import Any
 
 from celery import shared_task
 
 from observations import services
 from observations.models import Document
+from observations.signals import document_processed
 from research.jobs import job_run
 from research.models import Job
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="observations.document_process")
@@ -18,11 +22,13 @@ def document_process(job_id: str) -> None:
         document = Document.objects.get(pk=job.params["document"], project=job.project)
         result = services.document_process(document=document, job=job)
         if not result.get("stale"):
-            # Suggestions for the new text (issue 6); queued, so a failure there cannot fail
-            # the processing, and nothing is queued when nothing could be suggested.
-            from coding.suggest.services import suggestions_after_processing
-
-            suggestions_after_processing(document=document)
+            # Apps above observations react (coding queues suggestions for the new text);
+            # send_robust: a receiver's failure cannot fail the processing.
+            for receiver, error in document_processed.send_robust(
+                sender=Document, document=document
+            ):
+                if isinstance(error, Exception):
+                    logger.error("document_processed receiver %r failed: %s", receiver, error)
         return result
 
     job_run(job_id=job_id, work=work)

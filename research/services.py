@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 
 from research.models import Membership, Participant, Project, User
 from research.roles import Role
+from research.signals import send_analysis_data_changed
 from research.validation import reject_unknown
 
 PROJECT_FIELDS = ("name", "description", "language", "journey_stages", "retention_days")
@@ -161,13 +162,6 @@ def participant_update(*, participant: Participant, **changes: Any) -> Participa
     return _participant_save(participant)
 
 
-def _hypotheses_data_changed(project_id: int) -> None:
-    # Imported here: coding builds on research, not the other way round at import time.
-    from coding.hypotheses import data_changed
-
-    data_changed(project_id)
-
-
 def _participant_save(participant: Participant) -> Participant:
     _check_json_object("attributes", participant.attributes)
     _check_json_object("consent", participant.consent)
@@ -182,12 +176,12 @@ def _participant_save(participant: Participant) -> Participant:
         )
     participant.full_clean(exclude=["project"], validate_unique=False)
     participant.save()
-    _hypotheses_data_changed(participant.project_id)
+    send_analysis_data_changed(participant.project_id)
     return participant
 
 
 @transaction.atomic
 def participant_delete(*, participant: Participant) -> None:
     """Delete a participant. Their documents stay, unlinked (erasure is a separate service)."""
-    _hypotheses_data_changed(participant.project_id)
+    send_analysis_data_changed(participant.project_id)
     participant.delete()

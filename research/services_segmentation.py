@@ -30,6 +30,7 @@ from research.models import (
     Segmentation,
     User,
 )
+from research.signals import send_analysis_data_changed
 
 logger = logging.getLogger(__name__)
 
@@ -46,13 +47,6 @@ def _copy_text(value: str) -> str:
         if "\\" in value or "\t" in value or "\n" in value or "\r" in value
         else value
     )
-
-
-def _hypotheses_data_changed(project_id: int) -> None:
-    # Imported here: coding.hypotheses reads snapshots through this module.
-    from coding.hypotheses import data_changed
-
-    data_changed(project_id)
 
 
 def _column(header: list[str], name: str, field: str) -> int:
@@ -155,7 +149,7 @@ def segmentation_import(
     if job is not None:
         job_progress(job=job, progress=0.05, message="File checked; writing customers")
     with transaction.atomic():
-        _hypotheses_data_changed(project.pk)
+        send_analysis_data_changed(project.pk)
         return _write(
             project=project,
             user=user,
@@ -194,7 +188,7 @@ def _import_pg(
 
     def create(types: dict[int, str], total: int) -> Segmentation:
         # Inside the import transaction, as on the Python path.
-        _hypotheses_data_changed(project.pk)
+        send_analysis_data_changed(project.pk)
         return _create_segmentation(
             project=project,
             user=user,
@@ -446,7 +440,7 @@ def participant_segment_set(
     """Set (or clear, with None) a participant's segment by hand for one snapshot."""
     if participant.project_id != segmentation.project_id:
         raise ValidationError({"segmentation": "That snapshot belongs to another project."})
-    _hypotheses_data_changed(participant.project_id)
+    send_analysis_data_changed(participant.project_id)
     if segment is None:
         ParticipantSegment.objects.filter(
             participant=participant, segmentation=segmentation
