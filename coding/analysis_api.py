@@ -26,7 +26,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from coding import analysis
+from coding import analysis, evidence
 from coding.exports_api import XLSX_TYPE, CSVExportRenderer, XLSXExportRenderer, table_download
 from coding.models import Code, Excerpt
 from research.api.base import ProjectScopedViewSet
@@ -344,7 +344,7 @@ class CoverageView(_AnalysisView):
         filters = parse_filters(request)
         recruit = _int(request, "recruit", 20, 0, MAX_RECRUIT)
         segmentation = self.segmentation()
-        segments = analysis.coverage(
+        segments = evidence.coverage(
             project=self.project, segmentation=segmentation, filters=filters, recruit=recruit
         )
         return Response(
@@ -392,7 +392,7 @@ class QuotesView(_AnalysisView):
             raise _bad(
                 "segment", f"No segment {segment!r} in {segmentation}; its segments: {names}."
             )
-        found = analysis.quotes(
+        found = evidence.quotes(
             project=self.project,
             segmentation=segmentation,
             code=code.pk,

@@ -50,7 +50,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from coding import analysis, stats
+from coding import analysis, evidence, stats
 from coding.models import Code, CodebookChange, Excerpt, Hypothesis, HypothesisEvaluation
 from coding.models import HypothesisRefresh as Refresh
 from observations.models import Document, FieldNote, SpeakerTurn
@@ -423,32 +423,32 @@ def compute(h: Hypothesis, cache: dict[tuple[int, str], analysis.Dataset] | None
 
 
 def _quote_ids(dataset: analysis.Dataset, row: int, segment: str | None) -> list[int]:
-    """Up to MAX_QUOTES excerpts behind the hypothesis, picked by `analysis.best_quotes` among
-    the same excerpts `analysis.quotes` lists (observed participants with a segment; the
+    """Up to MAX_QUOTES excerpts behind the hypothesis, picked by `evidence.best_quotes` among
+    the same excerpts `evidence.quotes` lists (observed participants with a segment; the
     segment's only when one is named), from the gathered evidence: one query."""
-    evidence = {
+    behind = {
         e.excerpt: e
         for e in dataset.evidence
         if e.row == row
         and e.participant in dataset.segment_of
         and (segment is None or dataset.segment_of[e.participant] == segment)
     }
-    if not evidence:
+    if not behind:
         return []
-    rows = Excerpt.objects.filter(pk__in=evidence).values("id", "text", "start", "document__title")
+    rows = Excerpt.objects.filter(pk__in=behind).values("id", "text", "start", "document__title")
     found = [
         {
             "excerpt": r["id"],
             "text": r["text"],
-            "participant": evidence[r["id"]].participant,
-            "customer_speech": evidence[r["id"]].customer_speech,
+            "participant": behind[r["id"]].participant,
+            "customer_speech": behind[r["id"]].customer_speech,
             "order": (r["document__title"], r["start"]),
         }
         for r in rows
     ]
-    # analysis.quotes' order: customer speech first, then by document and position.
+    # evidence.quotes' order: customer speech first, then by document and position.
     found.sort(key=lambda q: (not q["customer_speech"], q["order"]))
-    return [q["excerpt"] for q in analysis.best_quotes(found, MAX_QUOTES)]
+    return [q["excerpt"] for q in evidence.best_quotes(found, MAX_QUOTES)]
 
 
 def _segment(h: Hypothesis, code: Code, dataset: analysis.Dataset) -> Result:

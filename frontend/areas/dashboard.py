@@ -31,7 +31,7 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.http import require_safe
 
-from coding import analysis, hypotheses, stats
+from coding import analysis, evidence, hypotheses, stats
 from coding.models import Code
 from frontend.views import AuthedRequest
 from observations.models import Document
@@ -342,7 +342,7 @@ def theme_cards(
             "id", "name", "description", "inclusion_notes"
         )
     }
-    best = analysis.best_quotes_by_row(dataset, k=BEST_QUOTES)
+    best = evidence.best_quotes_by_row(dataset, k=BEST_QUOTES)
     # A theme's card lists the hypotheses about the theme and about any of its codes.
     about: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for code_id, items in hypotheses.for_themes(dataset.project).items():
@@ -499,7 +499,7 @@ def dashboard_page(request: AuthedRequest, slug: str) -> HttpResponse:
             "excerpt_bars": excerpt_bars,
             "people_bars": people_bars,
             "segment_legend": [(name, i % SEGMENT_COLOURS) for i, name in enumerate(legend)],
-            "coverage": analysis.coverage(
+            "coverage": evidence.coverage(
                 project=project, segmentation=choice.segmentation, dataset=dataset
             ),
             "exports": export_links(access.can(Capability.EXPORT), slug, params),
@@ -547,7 +547,7 @@ def dashboard_quotes(request: AuthedRequest, slug: str) -> HttpResponse:
         context["error"] = str(error)
         return render(request, template, context, status=400)
     try:
-        found = analysis.quotes(
+        found = evidence.quotes(
             project=project,
             segmentation=choice.segmentation,
             code=code,

@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from coding import analysis
+from coding import analysis, evidence
 from coding.analysis import Filters
 from observations.models import Document, FieldNote
 from research.models import CustomerSegment, Participant, Project, Segment, Segmentation
@@ -210,7 +210,7 @@ def test_date_range_is_inclusive_calendar_days(world):
 
 def test_quotes_follow_the_same_attribution_and_filters(world):
     c, x = world["codes"], world["excerpts"]
-    found = analysis.quotes(
+    found = evidence.quotes(
         project=world["project"],
         segmentation=world["snapshot"],
         code=c["theme"],
@@ -236,7 +236,7 @@ def test_quote_context_is_cut_at_word_boundaries(team: Team):
     ExcerptFactory.create(
         project=project, document=document, code=theme, start=start, end=start + 9
     )
-    (quote,) = analysis.quotes(project=project, segmentation=snapshot, code=theme.pk)["quotes"]
+    (quote,) = evidence.quotes(project=project, segmentation=snapshot, code=theme.pk)["quotes"]
     assert quote["text"] == "THE QUOTE"
     assert quote["cut_before"]
     assert quote["cut_after"]
@@ -244,14 +244,14 @@ def test_quote_context_is_cut_at_word_boundaries(team: Team):
     assert quote["before"].endswith(" ")
     assert quote["after"].startswith(" ")
     assert quote["after"].rstrip().endswith(tuple("0123456789"))
-    assert len(quote["before"]) <= analysis.CONTEXT_CHARS
+    assert len(quote["before"]) <= evidence.CONTEXT_CHARS
     assert all(len(w) == 7 for w in quote["before"].split())  # no word cut in half
     assert all(len(w) == 7 for w in quote["after"].split())
 
 
 def test_best_quotes_by_row_prefers_different_people_and_readable_length(world):
     dataset = _gather(world)
-    best = analysis.best_quotes_by_row(dataset, k=2)
+    best = evidence.best_quotes_by_row(dataset, k=2)
     assert best  # the world has coded customer speech
     for row, quotes in best.items():
         assert row in dataset.rows
