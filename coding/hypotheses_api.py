@@ -13,7 +13,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from coding import hypotheses
+from coding import hypotheses, hypothesis_evaluation
 from coding.models import Hypothesis, HypothesisEvaluation
 from research.api.base import (
     ProjectRelatedField,
@@ -175,6 +175,6 @@ class HypothesisActionViewSet(ProjectScopedViewSet):
         """Evaluate now, whatever the fingerprint says; answers the hypothesis."""
         obj = self.get_object()
         obj.project = self.project
-        hypotheses.evaluate(obj)
+        hypothesis_evaluation.evaluate(obj)
         context = self.get_serializer_context()
         return Response(HypothesisDetailSerializer(obj, context=context).data)

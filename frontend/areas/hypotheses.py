@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods
 
-from coding import analysis, hypotheses
+from coding import analysis, hypotheses, hypothesis_evaluation
 from coding.models import Code, Hypothesis, HypothesisEvaluation
 from frontend.views import AuthedRequest
 from research.models import Project, Segmentation
@@ -178,7 +178,7 @@ def _render(
             "can_write": access.role.can(Capability.EDIT_CODEBOOK),
             "errors": errors or {},
             "form": request.POST if errors else {},
-            "alpha": hypotheses.alpha(),
+            "alpha": hypothesis_evaluation.alpha(),
             "min_participants": analysis.min_participants(),
         },
         status=status,
@@ -206,7 +206,7 @@ def hypotheses_page(request: AuthedRequest, slug: str) -> HttpResponse:
             hypotheses.hypothesis_delete(hypothesis=h)
             return redirect(url)
         h.project = project
-        hypotheses.evaluate(h)
+        hypothesis_evaluation.evaluate(h)
         return redirect(f"{url}#hypothesis-{h.pk}")
     try:
         h = hypotheses.hypothesis_create(

@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from scipy import stats as sps
 
-from coding import hypotheses
+from coding import hypotheses, hypothesis_evaluation
 from coding.models import Code, Excerpt, Hypothesis, HypothesisEvaluation, HypothesisRefresh
 from coding.services import excerpt_create, excerpt_delete
 from research.models import CustomerSegment, Participant, Project, Segment, Segmentation
@@ -291,8 +291,8 @@ def test_theme_of_another_project_is_rejected(team: Team) -> None:
 def test_history_keeps_no_duplicate_when_nothing_changed(team: Team) -> None:
     world = strong(team)
     h = segment_hypothesis(world, team)
-    hypotheses.evaluate(h)
-    hypotheses.evaluate(h)
+    hypothesis_evaluation.evaluate(h)
+    hypothesis_evaluation.evaluate(h)
     assert h.evaluations.count() == 1
     assert hypotheses.refresh(world.project) == []  # fresh: nothing to re-evaluate
 
@@ -317,10 +317,10 @@ def test_history_grows_when_numbers_change_and_outcome_follows(team: Team) -> No
 
 def test_fingerprint_changes_with_excerpts_participants_and_manual_segments(team: Team) -> None:
     world = strong(team)
-    seen = {hypotheses.data_fingerprint(world.project)}
+    seen = {hypothesis_evaluation.data_fingerprint(world.project)}
 
     def changed() -> bool:
-        now = hypotheses.data_fingerprint(world.project)
+        now = hypothesis_evaluation.data_fingerprint(world.project)
         fresh = now not in seen
         seen.add(now)
         return fresh
@@ -350,7 +350,7 @@ def test_fingerprint_changes_with_excerpts_participants_and_manual_segments(team
 def test_fingerprint_is_one_query(team: Team) -> None:
     world = strong(team)
     with CaptureQueriesContext(connection) as ctx:
-        hypotheses.data_fingerprint(world.project)
+        hypothesis_evaluation.data_fingerprint(world.project)
     assert len(ctx.captured_queries) == 1
 
 
@@ -414,7 +414,7 @@ def test_deleted_theme_gives_not_enough_evidence(team: Team) -> None:
     world.other.delete()
     h.refresh_from_db()
     assert h.code is None
-    latest = hypotheses.evaluate(h)
+    latest = hypothesis_evaluation.evaluate(h)
     assert latest.outcome == "not_enough_evidence"
     assert "deleted" in latest.reason
 
