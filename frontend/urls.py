@@ -3,7 +3,16 @@
 from django.urls import URLPattern, path
 
 from frontend import views
-from frontend.areas import codebook, dashboard, documents, imports, pii, segmentations, sessions
+from frontend.areas import (
+    codebook,
+    codebook_patterns,
+    dashboard,
+    documents,
+    imports,
+    pii,
+    segmentations,
+    sessions,
+)
 from frontend.areas import hypotheses as hypotheses_area
 from frontend.areas import suggestions as suggestions_area
 from frontend.areas import workspace as workspace_area
@@ -29,6 +38,7 @@ urlpatterns += documents.urlpatterns
 urlpatterns += pii.urlpatterns
 urlpatterns += workspace_area.urlpatterns
 urlpatterns += codebook.urlpatterns
+urlpatterns += codebook_patterns.urlpatterns
 urlpatterns += segmentations.urlpatterns
 urlpatterns += dashboard.urlpatterns
 urlpatterns += hypotheses_area.urlpatterns

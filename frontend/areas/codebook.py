@@ -7,8 +7,6 @@ answers with the `#codebook` partial (tree, panel, history) instead, and pushes 
 selected code. Each action calls one service; this module only parses, checks access and renders.
 """
 
-import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from coding import services
 from coding.models import DEFAULT_CODE_COLOR, Code, CodebookChange, Excerpt
 from coding.selectors import code_list, codebook_history, excerpt_list
+from frontend.areas.codebook_patterns import pattern_rows, posted_patterns, rule_messages
 from frontend.views import AuthedRequest
 from observations.services.imports import ImportValidationError
 from research.permissions import ProjectAccess, access_object, access_project
@@ -38,7 +37,6 @@ PATTERN_TYPES = (
     ("phrase", "Phrase"),
     ("tokens", "Token pattern (JSON)"),
 )
-PATTERN_INDEX = re.compile(r"^pattern (\d+):")
 
 
 @dataclass
@@ -100,62 +98,6 @@ def _parent(access: ProjectAccess, raw: str) -> Code | None:
     return access_object(access.project.codes.all(), raw) if raw else None
 
 
-def _posted_patterns(request: AuthedRequest) -> list[object]:
-    """The rules of the pattern editor's rows (`pattern_type`/`pattern_value` pairs), in order.
-
-    An emptied row is dropped (that is how a rule is removed without JavaScript); a token
-    pattern's JSON that does not parse is refused with its row's number.
-    """
-    types = request.POST.getlist("pattern_type")
-    values = request.POST.getlist("pattern_value")
-    rules: list[object] = []
-    problems: list[str] = []
-    for kind, raw in zip(types, values, strict=False):
-        value = raw.strip()
-        if not value:
-            continue
-        if kind == "tokens":
-            try:
-                rules.append({"type": kind, "pattern": json.loads(value)})
-            except json.JSONDecodeError as exc:
-                problems.append(
-                    f"pattern {len(rules)}: the token pattern is not valid JSON ({exc.msg}, "
-                    f"line {exc.lineno}, column {exc.colno})."
-                )
-                rules.append(None)
-        else:
-            rules.append({"type": kind, "text": value})
-    if problems:
-        raise ValidationError({"patterns": problems})
-    return rules
-
-
-def _rule_messages(messages: list[str]) -> list[str]:
-    """The service's "pattern 3: ..." as the editor numbers its rows: "Rule 4: ..."."""
-    return [
-        PATTERN_INDEX.sub(lambda found: f"Rule {int(found[1]) + 1}:", message)
-        for message in messages
-    ]
-
-
-def _pattern_rows(code: Code, form_values: Any) -> list[dict[str, str]]:
-    """The editor's rows: the posted draft after a refused save, else the stored rules."""
-    if form_values and form_values.get("action") == "patterns":
-        pairs = zip(
-            form_values.getlist("pattern_type"), form_values.getlist("pattern_value"), strict=False
-        )
-        return [{"type": kind, "value": value} for kind, value in pairs if value.strip()]
-    rows = []
-    for rule in code.patterns if isinstance(code.patterns, list) else []:
-        kind = rule.get("type", "") if isinstance(rule, dict) else ""
-        if kind == "tokens":
-            value = json.dumps(rule.get("pattern"), ensure_ascii=False)
-        else:
-            value = str(rule.get("text", "")) if isinstance(rule, dict) else json.dumps(rule)
-        rows.append({"type": kind, "value": value})
-    return rows
-
-
 def _history(access: ProjectAccess) -> list[CodebookChange]:
     return list(codebook_history(project=access.project)[:HISTORY_LIMIT])
 
@@ -179,7 +121,7 @@ def _context(
         extra.setdefault(
             "preview_url", reverse("frontend:codebook-patterns-preview", args=[slug, pk])
         )
-        extra["pattern_rows"] = _pattern_rows(selected.code, extra.get("form_values"))
+        extra["pattern_rows"] = pattern_rows(selected.code, extra.get("form_values"))
     history = _history(access)
     latest = next((change for change in history if change.undone_at is None), None)
     context: dict[str, Any] = {
@@ -249,7 +191,7 @@ def _failed(
     """Show a service's refusal: beside its field when there is one, else above the panel.
     A 400 without htmx; htmx swaps only successful answers, so it gets a 200."""
     field_errors = (
-        {k: " ".join(_rule_messages(v)) for k, v in exc.message_dict.items()}
+        {k: " ".join(rule_messages(v)) for k, v in exc.message_dict.items()}
         if hasattr(exc, "error_dict")
         else {}
     )
@@ -297,7 +239,7 @@ def _code_action(
         services.code_update(code=code, user=user, **_code_fields(request))
         return f"Saved “{code.name}”.", code
     if action == "patterns":
-        services.code_update(code=code, user=user, patterns=_posted_patterns(request))
+        services.code_update(code=code, user=user, patterns=posted_patterns(request))
         count = len(code.patterns)
         return f"Saved {count} pattern rule{'s' if count != 1 else ''} of “{code.name}”.", code
     if action == "move":
@@ -441,37 +383,6 @@ def codebook_undo(request: AuthedRequest, slug: str) -> HttpResponseBase:
 
 
 @login_required
-@require_POST
-def codebook_patterns_preview(request: AuthedRequest, slug: str, code_id: int) -> HttpResponse:
-    """The live preview of the pattern editor's draft rules: hits across the project's ready
-    documents and the first few sentences. Answers 200 with the problems when the draft is
-    not valid yet (the editor swaps in whatever comes back while the user types)."""
-    # Imported here: they load spaCy, which serving the other pages must not.
-    from coding.suggest import patterns as pattern_rules
-    from coding.suggest.preview import preview as pattern_preview
-
-    access = access_project(request.user, slug, need=EDIT)
-    code = access_object(access.project.codes.all(), code_id)
-    context: dict[str, Any] = {"project": access.project, "code": code, "problems": []}
-    try:
-        rules = _posted_patterns(request)
-    except ValidationError as exc:
-        context["problems"] = _rule_messages(exc.messages)
-    else:
-        problems = pattern_rules.validate(rules)
-        if problems:
-            context["problems"] = _rule_messages(problems)
-        elif rules:
-            result = pattern_preview(access.project, rules)
-            context["result"] = result
-            context["per_rule"] = [
-                (i + 1, pattern_rules.describe(rule), result.per_pattern.get(i, 0))
-                for i, rule in enumerate(rules)
-            ]
-    return render(request, "frontend/codebook/_preview.html", context)
-
-
-@login_required
 @require_safe
 def codebook_export(request: AuthedRequest, slug: str) -> HttpResponse:
     """The codebook as a CSV download (opens in a spreadsheet)."""
@@ -518,9 +429,4 @@ urlpatterns = [
     path("p/<slug:slug>/codebook/<int:code_id>/", codebook_code, name="codebook-code"),
     path("p/<slug:slug>/codebook/<int:code_id>/merge/", codebook_merge, name="codebook-merge"),
     path("p/<slug:slug>/codebook/<int:code_id>/split/", codebook_split, name="codebook-split"),
-    path(
-        "p/<slug:slug>/codebook/<int:code_id>/patterns/preview/",
-        codebook_patterns_preview,
-        name="codebook-patterns-preview",
-    ),
 ]
