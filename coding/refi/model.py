@@ -50,6 +50,10 @@ class QdaCoding:
     code_guid: str
     user_guid: str = ""
     created_at: dt.datetime | None = None
+    # Notes on this one coding (CodingType allows NoteRef): Verbatim writes an excerpt's own
+    # memo here (and on the selection, where other tools look), so import can tell which of
+    # the selection's excerpts it belongs to.
+    note_guids: list[str] = field(default_factory=list)
 
 
 @dataclass
