@@ -207,6 +207,11 @@ VERBATIM_RETRAIN_AFTER_DECISIONS = env.int("VERBATIM_RETRAIN_AFTER_DECISIONS", d
 # Characters of a project's documents the codebook's live pattern preview parses per process.
 VERBATIM_PATTERN_PREVIEW_CHARS = env.int("VERBATIM_PATTERN_PREVIEW_CHARS", default=500_000)
 
+# REFI-QDA import (issue 7; coding.refi.archive): a .qdpx may hold at most this many entries and
+# expand to at most this many bytes in all (declared sizes and bytes actually read both count).
+VERBATIM_REFI_MAX_ENTRIES = env.int("VERBATIM_REFI_MAX_ENTRIES", default=10_000)
+VERBATIM_REFI_MAX_BYTES = env.int("VERBATIM_REFI_MAX_BYTES", default=1024**3)
+
 # Analysis (issue 5): participants a segment needs before a cell can be a finding, the
 # significance level hypotheses are judged at, and the PostgreSQL fast path of segmentation import.
 VERBATIM_MIN_SEGMENT_PARTICIPANTS = env.int("VERBATIM_MIN_SEGMENT_PARTICIPANTS", default=5)
