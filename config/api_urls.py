@@ -7,6 +7,7 @@ from rest_framework.routers import SimpleRouter
 from coding.analysis_api import CoverageView, QuotesView, ThemeMetricView, ThemeSegmentView
 from coding.api import CodeViewSet, ExcerptViewSet, MemoViewSet, WorkspaceView
 from coding.codebook_api import codebook_routes
+from coding.cooccurrence_api import CooccurrenceView
 from coding.exports_api import ExcerptExportView, ThemeFeatureExportView
 from coding.hypotheses_api import HypothesisActionViewSet, HypothesisViewSet
 from coding.invivo_api import InVivoView
@@ -123,6 +124,11 @@ urlpatterns = [
         "projects/<slug:slug>/analysis/quotes/",
         QuotesView.as_view({"get": "list"}),
         name="analysis-quotes",
+    ),
+    path(
+        "projects/<slug:slug>/analysis/cooccurrence/",
+        CooccurrenceView.as_view({"get": "list"}),
+        name="analysis-cooccurrence",
     ),
     # --- hypotheses area ---
     *scoped_routes("hypotheses", HypothesisViewSet, "hypothesis"),

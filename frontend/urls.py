@@ -6,6 +6,7 @@ from frontend import views
 from frontend.areas import (
     codebook,
     codebook_patterns,
+    cooccurrence,
     dashboard,
     documents,
     imports,
@@ -43,3 +44,4 @@ urlpatterns += segmentations.urlpatterns
 urlpatterns += dashboard.urlpatterns
 urlpatterns += hypotheses_area.urlpatterns
 urlpatterns += suggestions_area.urlpatterns
+urlpatterns += cooccurrence.urlpatterns

@@ -127,6 +127,10 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "api:analysis-theme-metric": {},
     "api:analysis-coverage": {},
     "api:analysis-quotes": {},
+    # --- co-occurrence area (issue 7; JSON READ, csv/xlsx EXPORT as every analysis route) ---
+    "api:analysis-cooccurrence": {},
+    "frontend:cooccurrence": {},
+    "frontend:cooccurrence-passages": {},
     # --- hypotheses area ---
     "api:hypothesis-list": {"POST": C.EDIT_CODEBOOK},
     "api:hypothesis-detail": {"PATCH": C.EDIT_CODEBOOK, "DELETE": C.EDIT_CODEBOOK},

@@ -225,6 +225,13 @@ BAD_QUERIES: dict[str, list[tuple[dict[str, str], str]]] = {
         ({"code": "THEME", "limit": "0"}, "limit"),
         ({"code": "THEME", "unit": "word", "level": "galaxy"}, "level"),
     ],
+    "api:analysis-cooccurrence": [
+        ({"by": "paragraph"}, "by"),
+        ({"level": "galaxy"}, "level"),
+        ({"source": "novel"}, "source"),
+        ({"coder": "nobody-here"}, "coder"),
+        ({"date_from": "2026-03-02", "date_to": "2026-03-01"}, "date_to"),
+    ],
 }
 
 

@@ -40,6 +40,8 @@ QUERY_OBJECT_ROUTES = {
     "api:analysis-theme-metric": ("segmentation",),
     "api:analysis-coverage": ("segmentation",),
     "api:analysis-quotes": ("segmentation", "code"),
+    # co-occurrence names no object; its passages page: tests/frontend/test_cooccurrence_page.py
+    "api:analysis-cooccurrence": (),
 }
 
 

@@ -179,3 +179,37 @@ def test_list_query_count_is_constant_when_rows_grow(team, route):
     assert count_many >= count_few + 10  # the rows really are there
     assert many == few, f"{route.name}: {few} queries for {count_few} rows, {many} for {count_many}"
     assert many <= 8, f"{route.name} uses {many} queries"
+
+
+# --- co-occurrence area: the matrix and its page, whatever the number of codes ---
+def test_cooccurrence_query_count_is_constant_when_codes_grow(team):
+    document = DocumentFactory.create(project=team.project, text="z" * 300)
+    client = client_for(team.owner)
+    urls = [
+        reverse("api:analysis-cooccurrence", kwargs={"slug": team.project.slug}),
+        reverse("frontend:cooccurrence", kwargs={"slug": team.project.slug}),
+    ]
+
+    def counts() -> list[int]:
+        found = []
+        for url in urls:
+            for by in ("overlap", "sentence", "participant"):
+                client.get(url, {"by": by})  # warm the session and content-type caches
+                with CaptureQueriesContext(connection) as ctx:
+                    response = client.get(url, {"by": by, "level": "code"})
+                assert response.status_code == 200, response.content
+                found.append(len(ctx.captured_queries))
+        return found
+
+    def add_codes(n: int) -> None:
+        for i in range(n):
+            code = CodeFactory.create(project=team.project)
+            ExcerptFactory.create(
+                document=document, code=code, coder=team.coder, start=i, end=i + 40
+            )
+
+    add_codes(2)
+    few = counts()
+    add_codes(12)
+    assert counts() == few
+    assert max(few) <= 12, few
