@@ -11,6 +11,7 @@ from coding.cooccurrence_api import CooccurrenceView
 from coding.exports_api import ExcerptExportView, ThemeFeatureExportView
 from coding.hypotheses_api import HypothesisActionViewSet, HypothesisViewSet
 from coding.invivo_api import InVivoView
+from coding.refi_api import refi_routes
 from coding.suggest_api import (
     GenerateViewSet,
     PredictViewSet,
@@ -166,6 +167,8 @@ urlpatterns = [
         SimilarViewSet.as_view({"get": "retrieve"}),
         name="excerpt-similar",
     ),
+    # --- REFI-QDA exchange area ---
+    *refi_routes(),
     # --- exports area ---
     path(
         "projects/<slug:slug>/exports/excerpts/",

@@ -152,6 +152,8 @@ NEEDS: dict[str, dict[str, Capability]] = {
     # --- exports area ---
     "api:export-excerpts": {"GET": C.EXPORT},
     "api:export-theme-features": {"GET": C.EXPORT},
+    # --- REFI-QDA area (GET exports the project; import is POST) ---
+    "api:refi": {"GET": C.EXPORT},
 }
 METHODS = ("GET", "POST", "PATCH", "DELETE")
 USERS = (*(role.value for role in Role), "outsider")

@@ -270,3 +270,15 @@ def test_analysis_gives_400_naming_the_parameter_when_query_is_bad(
     assert payload["detail"]
     assert field in [error.get("field") for error in payload["errors"]], payload
     assert all(error["message"] for error in payload["errors"])
+
+
+# --- REFI-QDA area: a download format it does not know is a 400 naming `format` ---
+def test_refi_export_gives_400_naming_format_when_format_is_unknown(team: Team):
+    response = client_for(team.owner).get(
+        reverse("api:refi", kwargs={"slug": team.project.slug}), {"format": "pdf"}
+    )
+    assert response.status_code == 400, response.content
+    payload = response.json()
+    assert payload["detail"]
+    assert [error.get("field") for error in payload["errors"]] == ["format"]
+    assert "qdpx" in payload["errors"][0]["message"]

@@ -75,3 +75,30 @@ def test_query_object_is_404_when_it_belongs_to_another_project(team, route_name
     client = client_for(team.owner)
     assert client.get(url, mine).status_code == 200
     assert client.get(url, {**mine, param: theirs[param]}).status_code == 404
+
+
+# --- REFI-QDA area ---
+def test_refi_export_holds_nothing_of_another_project_when_owner_exports(team):
+    """The route names only the project; its export must not reach into another one, and
+    another project's export is a 404 for someone who is not its member."""
+    import io
+    import zipfile
+
+    from tests.factories import CodeFactory, DocumentFactory, ExcerptFactory, MemoFactory
+
+    theirs = team.other_project
+    document = DocumentFactory.create(project=theirs, title="Their interview")
+    code = CodeFactory.create(project=theirs, name="Their code")
+    ExcerptFactory.create(document=document, code=code, coder=team.outsider)
+    MemoFactory.create(project=theirs, author=team.outsider, title="Their memo")
+    DocumentFactory.create(project=team.project, title="Our interview")
+    client = client_for(team.owner)
+    response = client.get(reverse("api:refi", kwargs={"slug": team.project.slug}))
+    assert response.status_code == 200
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    xml = archive.read("project.qde").decode("utf-8")
+    assert "Our interview" in xml
+    for foreign in ("Their interview", "Their code", "Their memo", "outsider"):
+        assert foreign not in xml
+    assert len(archive.namelist()) == 2  # project.qde and our one source
+    assert client.get(reverse("api:refi", kwargs={"slug": theirs.slug})).status_code == 404

@@ -213,3 +213,23 @@ def test_cooccurrence_query_count_is_constant_when_codes_grow(team):
     add_codes(12)
     assert counts() == few
     assert max(few) <= 12, few
+
+
+# --- REFI-QDA area: the .qdpx download reads every table once, whatever their size ---
+def test_refi_export_query_count_is_constant_when_rows_grow(team):
+    url = reverse("api:refi", kwargs={"slug": team.project.slug})
+    client = client_for(team.owner)
+
+    def queries(n: int) -> int:
+        for resource in ("participant", "session", "document", "code", "excerpt", "memo"):
+            _add_rows(resource, team, n)
+        client.get(url)  # warm the session and content-type caches
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.status_code == 200, response.content
+        return len(ctx.captured_queries)
+
+    few = queries(2)
+    many = queries(12)
+    assert many == few
+    assert many <= 20, many
