@@ -196,6 +196,7 @@ def _codings(element: Element, user: str, ctx: SourceContext, label: str) -> lis
                 code_guid=code,
                 user_guid=user_of(coding) or user,
                 created_at=timestamp(attr(coding, "creationDateTime")),
+                note_guids=[ref_guid(ref) for ref in children(coding, "NoteRef")],
             )
         )
     return out
