@@ -45,7 +45,7 @@ BY_UNITS = {
     "sentence": ("shared sentence", "sentence"),
     "participant": ("shared participant", "participant"),
 }
-LEVEL_LABELS = {"code": "Codes", "theme": "Themes (child codes rolled up)"}
+LEVEL_LABELS = {"code": "Codes", "theme": "Themes"}
 # Jaccard bins (upper bound, dashboard ramp step): 0 is grey, then four purples.
 STEPS = ((0.0, 0), (0.1, 1), (0.25, 2), (0.5, 3), (1.01, 4))
 PASSAGE_LIMIT = 50
@@ -160,6 +160,8 @@ def heatmap(matrix: cooc.Matrix, slug: str, params: dict[str, str]) -> list[dict
                     f"Jaccard {_fmt(value)}"
                 )
                 css = f"dash-cell--{'up' if step(value) else 'flat'}{step(value)}"
+                if not count:
+                    css += " cooc-cell--zero"
                 url = ""
                 if count and by != "participant":
                     url = f"{base}?{urlencode({**params, 'a': a.id, 'b': b.id})}"
