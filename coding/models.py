@@ -389,3 +389,48 @@ class Suggestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.code_id}@{self.document_id}[{self.start}:{self.end}]"
+
+
+# --- agreement area ---
+class AgreementDecision(models.Model):
+    """One reconciliation of a disputed passage (coding.agreement.services).
+
+    ``before`` holds the passage's excerpts as they were (``id, code, coder, start, end, text,
+    memo``), ``after`` those left afterwards; ``version`` fingerprints ``after``, so the page can
+    show what was reconciled and a passage still exactly as decided is no longer listed.
+    """
+
+    class Action(models.TextChoices):
+        KEEP = "keep", "Keep one coder's"
+        KEEP_BOTH = "keep_both", "Keep both"
+        MERGE = "merge", "Merge"
+
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="agreement_decisions"
+    )
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="+")
+    code = models.ForeignKey(Code, on_delete=models.CASCADE, related_name="+")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    action = models.CharField(max_length=16, choices=Action.choices)
+    # The passage's fingerprint when decided (coding.agreement.selectors.passage_version).
+    version = models.CharField(max_length=32)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+    before = models.JSONField(default=list)
+    after = models.JSONField(default=list)
+
+    class Meta:
+        ordering: ClassVar = ["-decided_at", "-id"]
+        indexes: ClassVar = [models.Index(fields=["project", "document", "code"])]
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=Q(start__gte=0) & Q(start__lt=F("end")),
+                name="agreement_decision_range_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.code_id}@{self.document_id}[{self.start}:{self.end}]"

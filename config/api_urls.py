@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import SimpleRouter
 
+from coding.agreement.api import AgreementView, ReconcileView
 from coding.analysis_api import CoverageView, QuotesView, ThemeMetricView, ThemeSegmentView
 from coding.api import CodeViewSet, ExcerptViewSet, MemoViewSet, WorkspaceView
 from coding.codebook_api import codebook_routes
@@ -130,6 +131,16 @@ urlpatterns = [
         "projects/<slug:slug>/analysis/cooccurrence/",
         CooccurrenceView.as_view({"get": "list"}),
         name="analysis-cooccurrence",
+    ),
+    path(
+        "projects/<slug:slug>/analysis/agreement/",
+        AgreementView.as_view({"get": "list"}),
+        name="analysis-agreement",
+    ),
+    path(
+        "projects/<slug:slug>/analysis/agreement/reconcile/",
+        ReconcileView.as_view({"post": "create"}),
+        name="analysis-agreement-reconcile",
     ),
     # --- hypotheses area ---
     *scoped_routes("hypotheses", HypothesisViewSet, "hypothesis"),

@@ -3,6 +3,7 @@
 from django.urls import URLPattern, path
 
 from frontend import views
+from frontend.areas import agreement as agreement_area
 from frontend.areas import (
     codebook,
     codebook_patterns,
@@ -44,4 +45,5 @@ urlpatterns += segmentations.urlpatterns
 urlpatterns += dashboard.urlpatterns
 urlpatterns += hypotheses_area.urlpatterns
 urlpatterns += suggestions_area.urlpatterns
+urlpatterns += agreement_area.urlpatterns
 urlpatterns += cooccurrence.urlpatterns

@@ -127,6 +127,10 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "api:analysis-theme-metric": {},
     "api:analysis-coverage": {},
     "api:analysis-quotes": {},
+    # --- agreement area (issue 7): reading READ, reconciling others' excerpts EDIT_OTHERS_WORK ---
+    "api:analysis-agreement": {},
+    "api:analysis-agreement-reconcile": {"POST": C.EDIT_OTHERS_WORK},
+    "frontend:agreement": {"GET": C.READ, "POST": C.EDIT_OTHERS_WORK},
     # --- co-occurrence area (issue 7; JSON READ, csv/xlsx EXPORT as every analysis route) ---
     "api:analysis-cooccurrence": {},
     "frontend:cooccurrence": {},

@@ -197,6 +197,46 @@ def test_create_gives_400_naming_the_field_when_input_is_bad(team: Team, route, 
     assert Model.objects.count() == before
 
 
+# --- agreement area: reconciling a passage (400 naming the field, nothing recorded) ---
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "code"),
+        ({"code": "CODE", "document": "DOC", "start": 0, "end": 5}, "action"),
+        ({"code": "CODE", "document": "DOC", "start": 0, "end": 5, "action": "toss"}, "action"),
+        ({"code": "CODE", "document": "DOC", "start": 0, "end": 5, "action": "keep"}, "excerpt"),
+        ({"code": "CODE", "document": "DOC", "start": 5, "end": 2, "action": "merge"}, "end"),
+        ({"code": "CODE", "document": "DOC", "start": 90, "end": 95, "action": "merge"}, "start"),
+        (
+            {
+                "code": "CODE",
+                "document": "DOC",
+                "start": 0,
+                "end": 5,
+                "action": "merge",
+                "coders": "coder1",
+            },
+            "coders",
+        ),
+    ],
+)
+def test_reconcile_gives_400_naming_the_field_when_input_is_bad(team: Team, body, field):
+    from coding.models import AgreementDecision, Excerpt
+    from tests.factories import ExcerptFactory
+
+    document = DocumentFactory.create(project=team.project)
+    code = CodeFactory.create(project=team.project)
+    for coder in (team.coder, team.researcher):
+        ExcerptFactory.create(document=document, code=code, coder=coder, start=0, end=8)
+    body = _fill(body, {"CODE": code.pk, "DOC": document.pk})
+    url = reverse("api:analysis-agreement-reconcile", kwargs={"slug": team.project.slug})
+    response = client_for(team.owner).post(url, body, format="json")
+    assert response.status_code == 400, response.content
+    assert field in [error.get("field") for error in response.json()["errors"]]
+    assert not AgreementDecision.objects.exists()
+    assert Excerpt.objects.count() == 2
+
+
 # --- analysis area: GET routes whose query parameters are validated (400 naming the parameter) ---
 BAD_QUERIES: dict[str, list[tuple[dict[str, str], str]]] = {
     "api:analysis-theme-segment": [
@@ -218,6 +258,18 @@ BAD_QUERIES: dict[str, list[tuple[dict[str, str], str]]] = {
         ({"date_from": "02/03/2026"}, "date_from"),
         ({"recruit": "many"}, "recruit"),
     ],
+    "api:analysis-agreement": [
+        ({}, "coders"),
+        ({"coders": "coder1"}, "coders"),
+        ({"coders": "coder1,nobody"}, "coders"),
+        ({"coders": "coder1,researcher1", "unit": "word"}, "unit"),
+        ({"coders": "coder1,researcher1", "source": "novel"}, "source"),
+        (
+            {"coders": "coder1,researcher1", "segmentation": "SNAPSHOT", "segment": "Nobody"},
+            "segment",
+        ),
+    ],
+    "api:analysis-agreement-reconcile": [],  # a POST: see test_reconcile_gives_400_naming_the_field
     "api:analysis-quotes": [
         ({}, "code"),
         ({"code": "THEME", "segment": "Nobody"}, "segment"),
@@ -261,6 +313,13 @@ def test_analysis_gives_400_naming_the_parameter_when_query_is_bad(
     Segment.objects.create(segmentation=snapshot, name="Gold")
     theme = CodeFactory.create(project=team.project)
     ids = {"THEME": theme.pk, "CHILD": CodeFactory.create(project=team.project, parent=theme).pk}
+    ids["SNAPSHOT"] = snapshot.pk
+    if route_name == "api:analysis-agreement":  # two coders who coded here
+        from tests.factories import ExcerptFactory
+
+        for coder in (team.coder, team.researcher):
+            document = DocumentFactory.create(project=team.project)
+            ExcerptFactory.create(document=document, coder=coder)
     params = {key: str(ids.get(value, value)) for key, value in query.items()}
     response = client_for(team.owner).get(
         reverse(route_name, kwargs={"slug": team.project.slug}), params

@@ -45,9 +45,48 @@ QUERY_OBJECT_ROUTES = {
 }
 
 
+AGREEMENT_ROUTES = {"api:analysis-agreement", "api:analysis-agreement-reconcile"}
+
+
+def _agreement_objects(team, project):
+    from tests.factories import CodeFactory, DocumentFactory, ExcerptFactory
+
+    document = DocumentFactory.create(project=project)
+    code = CodeFactory.create(project=project)
+    for coder in (team.researcher, team.coder):
+        end = 5 + len(coder.username)
+        ExcerptFactory.create(document=document, code=code, coder=coder, start=0, end=end)
+    segmentation = project.segmentations.create(name="Value", version=1, source_name="s.csv")
+    return {"document": document.pk, "code": code.pk, "segmentation": segmentation.pk}
+
+
+@pytest.mark.parametrize("param", ["document", "segmentation"])
+def test_agreement_object_is_404_when_it_belongs_to_another_project(team, param):
+    mine = _agreement_objects(team, team.project)
+    theirs = _agreement_objects(team, team.other_project)
+    url = reverse("api:analysis-agreement", kwargs={"slug": team.project.slug})
+    query = {"coders": f"{team.researcher.username},{team.coder.username}", param: mine[param]}
+    client = client_for(team.owner)
+    assert client.get(url, query).status_code == 200
+    assert client.get(url, {**query, param: theirs[param]}).status_code == 404
+
+
+@pytest.mark.parametrize("param", ["code", "document"])
+def test_reconcile_object_is_404_when_it_belongs_to_another_project(team, param):
+    mine = _agreement_objects(team, team.project)
+    theirs = _agreement_objects(team, team.other_project)
+    url = reverse("api:analysis-agreement-reconcile", kwargs={"slug": team.project.slug})
+    body = {"code": mine["code"], "document": mine["document"], "start": 0, "end": 15}
+    body["action"] = "keep_both"
+    client = client_for(team.owner)
+    assert client.post(url, {**body, param: theirs[param]}, format="json").status_code == 404
+    assert client.post(url, body, format="json").status_code == 201
+
+
 def test_every_analysis_route_is_covered():
     analysis = {route.name for route in ROUTES if route.name.startswith("api:analysis-")}
-    assert analysis == set(QUERY_OBJECT_ROUTES)
+    # The agreement routes need two coders: their own tests are above.
+    assert analysis == set(QUERY_OBJECT_ROUTES) | AGREEMENT_ROUTES
 
 
 @pytest.mark.parametrize(

@@ -181,6 +181,40 @@ def test_list_query_count_is_constant_when_rows_grow(team, route):
     assert many <= 8, f"{route.name} uses {many} queries"
 
 
+# --- agreement area: the report and its page, whatever the number of documents and codes ---
+def test_agreement_query_count_is_constant_when_documents_and_codes_grow(team):
+    client = client_for(team.owner)
+    urls = [
+        reverse("api:analysis-agreement", kwargs={"slug": team.project.slug}),
+        reverse("frontend:agreement", kwargs={"slug": team.project.slug}),
+    ]
+
+    def counts() -> list[int]:
+        found = []
+        for url in urls:
+            for unit in ("character", "sentence"):
+                query = {"coders": "coder1,researcher1", "unit": unit}
+                client.get(url, query)  # warm the session and content-type caches
+                with CaptureQueriesContext(connection) as ctx:
+                    response = client.get(url, query)
+                assert response.status_code == 200, response.content
+                found.append(len(ctx.captured_queries))
+        return found
+
+    def add(n: int) -> None:
+        for _ in range(n):
+            document = DocumentFactory.create(project=team.project, text="z" * 60)
+            code = CodeFactory.create(project=team.project)
+            for coder, end in ((team.coder, 20), (team.researcher, 30)):
+                ExcerptFactory.create(document=document, code=code, coder=coder, start=3, end=end)
+
+    add(2)
+    few = counts()
+    add(10)
+    assert counts() == few
+    assert max(few) <= 14, few
+
+
 # --- co-occurrence area: the matrix and its page, whatever the number of codes ---
 def test_cooccurrence_query_count_is_constant_when_codes_grow(team):
     document = DocumentFactory.create(project=team.project, text="z" * 300)
