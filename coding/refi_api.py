@@ -22,6 +22,7 @@ from rest_framework.response import Response
 from coding.models import Code
 from coding.refi.export import project_to_qda
 from coding.refi.writer import write_codebook_xml, write_qdpx
+from coding.refi_import_api import RefiImportMixin
 from research.api.base import ProjectScopedViewSet
 from research.roles import Capability
 
@@ -58,10 +59,11 @@ def _header_text(lines: list[str]) -> str:
     return " | ".join(lines).encode("ascii", "replace").decode("ascii")
 
 
-class RefiViewSet(ProjectScopedViewSet):
-    """The project in REFI-QDA form."""
+class RefiViewSet(RefiImportMixin, ProjectScopedViewSet):
+    """The project in REFI-QDA form: GET exports it, POST (RefiImportMixin) imports a file."""
 
     read_need = Capability.EXPORT
+    write_needs = {"create": Capability.IMPORT}
     renderer_classes = (JSONRenderer, QdpxRenderer, QdcRenderer)
     queryset = Code.objects.none()  # for the schema only
     pagination_class = None

@@ -50,3 +50,15 @@ def suggestions_generate(job_id: str) -> None:
         return outcome.as_dict()
 
     job_run(job_id=job_id, work=work)
+
+
+@shared_task(name="coding.refi_import")
+def refi_import(job_id: str) -> None:
+    """Import the REFI-QDA file stored for the job (coding.refi.upload); the report is the
+    job's result, and a file that cannot be read fails the job with the reader's message."""
+    from coding.refi.upload import refi_import_run
+
+    def work(job: Job) -> dict[str, Any]:
+        return refi_import_run(job=job)
+
+    job_run(job_id=job_id, work=work)

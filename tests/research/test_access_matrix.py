@@ -157,7 +157,7 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "api:export-excerpts": {"GET": C.EXPORT},
     "api:export-theme-features": {"GET": C.EXPORT},
     # --- REFI-QDA area (GET exports the project; import is POST) ---
-    "api:refi": {"GET": C.EXPORT},
+    "api:refi": {"GET": C.EXPORT, "POST": C.IMPORT},
 }
 METHODS = ("GET", "POST", "PATCH", "DELETE")
 USERS = (*(role.value for role in Role), "outsider")
