@@ -296,8 +296,9 @@ class Suggester(models.Model):
 
     `artefact` holds `coding.suggest.learner.Learner.to_bytes()` in the database, so every worker
     can load it (never a pickle). `metrics` maps code ids (as strings, JSON keys) to the
-    cross-validated `{precision, recall, f1, support}` and holds `overall` and `skipped` (codes
-    left out for too few positives).
+    cross-validated `{precision, recall, f1, support}` with the code's decision `threshold`
+    (`threshold_tuned`: False when it is the global setting; coding.suggest.evaluation), and
+    holds `overall` and `skipped` (codes left out for too few positives).
     """
 
     class Status(models.TextChoices):
@@ -357,6 +358,9 @@ class Suggestion(models.Model):
     score = models.FloatField(default=1.0)
     method = models.CharField(max_length=8, choices=Method.choices)
     model_version = models.PositiveIntegerField(null=True, blank=True)
+    # Model suggestions: the code's decision threshold the model was held to (its distance from
+    # the score is the call's certainty). Null for other methods.
+    threshold = models.FloatField(null=True, blank=True)
     pattern = models.PositiveIntegerField(null=True, blank=True)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     decided_by = models.ForeignKey(

@@ -8,7 +8,8 @@ Routes under ``projects/{slug}/`` (config/api_urls.py, "suggestions area"):
 - ``suggestions/generate/`` POST ``{"document": id?}`` → 202 + job (CODE).
 - ``suggesters/`` GET, POST → 202 + job (train; CODE: coders start it from the review queue);
   ``suggesters/{id}/`` GET (``latest`` names the newest ready one).
-- ``suggesters/latest/predict/`` POST ``{"texts": [...]}`` (READ: it orders the code picker).
+- ``suggesters/latest/predict/`` POST ``{"texts": [...]}`` (READ: it orders the code picker);
+  each item ``{code, score, above_threshold}``.
 - ``excerpts/{id}/similar/`` GET ``?k=`` (READ).
 """
 
@@ -47,9 +48,16 @@ class SuggestionSerializer(serializers.ModelSerializer[Suggestion]):
     decided_by = serializers.CharField(source="decided_by_name", read_only=True, default=None)
     context_before = serializers.SerializerMethodField()
     context_after = serializers.SerializerMethodField()
+    threshold = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="Model suggestions: the code's decision threshold the score was held to "
+        "(tuned per code at training, or the global setting); null for other methods.",
+    )
 
     class Meta:
         model = Suggestion
+
         fields: tuple[str, ...] = (
             "id",
             "document",
@@ -60,6 +68,7 @@ class SuggestionSerializer(serializers.ModelSerializer[Suggestion]):
             "end",
             "text",
             "score",
+            "threshold",
             "method",
             "model_version",
             "pattern",
@@ -189,7 +198,8 @@ class GenerateViewSet(ProjectScopedViewSet):
 class SuggesterSerializer(serializers.ModelSerializer[Suggester]):
     job = serializers.UUIDField(source="job_id", read_only=True, allow_null=True)
     code_metrics = serializers.SerializerMethodField(
-        help_text="The per-code metrics as a list with code names, best F1 first."
+        help_text="The per-code metrics as a list with code names, best F1 first; each "
+        "carries its decision `threshold` (`threshold_tuned` false: the global setting)."
     )
 
     class Meta:
@@ -259,6 +269,15 @@ class PredictSerializer(serializers.Serializer[Any]):
     )
 
 
+class PredictionItemSerializer(serializers.Serializer[Any]):
+    code = serializers.IntegerField()
+    score = serializers.FloatField(help_text="The model's score in [0, 1], rounded to 4 places.")
+    above_threshold = serializers.BooleanField(
+        help_text="True when the score reaches the code's decision threshold (tuned per code "
+        "at training, else the global setting): generation would suggest this code."
+    )
+
+
 class PredictViewSet(ProjectScopedViewSet):
     """Every code ranked by the latest model, per text: what orders the code picker."""
 
@@ -269,7 +288,12 @@ class PredictViewSet(ProjectScopedViewSet):
         request=PredictSerializer,
         responses=inline_serializer(
             "SuggesterPrediction",
-            {"results": serializers.ListField(child=serializers.ListField())},
+            {
+                "results": serializers.ListField(
+                    child=serializers.ListField(child=PredictionItemSerializer()),
+                    help_text="Per text, every current code the model learned, best first.",
+                )
+            },
         ),
     )
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -282,7 +306,10 @@ class PredictViewSet(ProjectScopedViewSet):
         return Response(
             {
                 "results": [
-                    [{"code": code, "score": round(score, 4)} for code, score in scores]
+                    [
+                        {"code": code, "score": round(score, 4), "above_threshold": above}
+                        for code, score, above in scores
+                    ]
                     for scores in ranked
                 ]
             }

@@ -5,7 +5,10 @@
   / (decided + 2) of its earlier suggestions, so a new rule starts at 0.5 (most uncertain, shown
   first) and a rule coders keep rejecting sinks.
 - **Model suggestions**: each passage's best `VERBATIM_SUGGEST_TOP` (3) codes scoring at least
-  `VERBATIM_SUGGEST_THRESHOLD` (0.5) under the latest ready suggester.
+  their code's threshold under the latest ready suggester: the one tuned at training
+  (coding.suggest.evaluation), or `VERBATIM_SUGGEST_THRESHOLD` (0.5) for a code without one.
+  The threshold used is stored on the suggestion, so the review queue can put the calls
+  nearest to it first.
 
 Never suggested: a span already coded with the code (an excerpt of it covers the span, in the
 sense of coding.suggest.training.covers), archived codes, and anything with a suggestion of its
@@ -47,6 +50,8 @@ def _span_setting() -> str:
 
 
 def threshold() -> float:
+    """The global decision threshold (`VERBATIM_SUGGEST_THRESHOLD`): the fallback for codes
+    the training could not tune one for."""
     return float(getattr(settings, "VERBATIM_SUGGEST_THRESHOLD", DEFAULT_THRESHOLD))
 
 
@@ -155,17 +160,22 @@ def _pattern_spans(
 
 
 def _model_spans(
-    project: Project, document_ids: list[int], learner: "Learner", active: set[int]
+    project: Project,
+    document_ids: list[int],
+    learner: "Learner",
+    active: set[int],
+    limits: dict[int, float],
 ) -> Iterator[tuple[int, int, float, int, int]]:
-    """(document id, code, score, start, end) of each passage's top codes over the threshold."""
+    """(document id, code, score, start, end) of each passage's top codes (by score) that
+    reach their code's threshold in `limits` (the global setting for a code not in it)."""
     items = passages(project, documents=document_ids)
-    limit, best = threshold(), top()
+    fallback, best = threshold(), top()
     for first in range(0, len(items), PREDICT_BATCH):
         batch = items[first : first + PREDICT_BATCH]
         ranked = learner.predict([p.text for p in batch])
         for passage, scores in zip(batch, ranked, strict=True):
-            kept = [(c, s) for c, s in scores if c in active and s >= limit][:best]
-            for code, score in kept:
+            kept = [(c, s) for c, s in scores if c in active and s >= limits.get(c, fallback)]
+            for code, score in kept[:best]:
                 yield passage.document, code, float(score), passage.start, passage.end
 
 
@@ -255,7 +265,7 @@ def generate(
 
     suggester = None
     if "model" in methods:
-        from coding.suggest.services import latest_suggester, load_learner
+        from coding.suggest.services import code_thresholds, latest_suggester, load_learner
 
         suggester = latest_suggester(project)
     if refresh_model:
@@ -267,7 +277,9 @@ def generate(
         if job is not None:
             job_progress(job=job, progress=0.6, message=f"Scoring with model v{suggester.version}")
         learner = load_learner(suggester)
-        for document_id, code, score, start, end in _model_spans(project, ids, learner, active):
+        limits, fallback = code_thresholds(suggester), threshold()
+        spans = _model_spans(project, ids, learner, active, limits)
+        for document_id, code, score, start, end in spans:
             propose(
                 document_id,
                 code,
@@ -276,6 +288,7 @@ def generate(
                 method=Suggestion.Method.MODEL,
                 model_version=suggester.version,
                 score=min(1.0, max(0.0, score)),
+                threshold=limits.get(code, fallback),
             )
     return _store(project, ids, list(new.values()), outcome)
 

@@ -15,6 +15,8 @@ banking77 the linear model carries the ranking and spaCy adds little, so its wei
 
 Artefacts (`Learner.to_bytes`) hold no pickle: a zip of JSON, `.npz` arrays loaded with
 `allow_pickle=False` and spaCy's own msgpack bytes; `Learner.from_bytes` checks every member.
+
+Cross-validation and the per-code decision thresholds live in coding.suggest.evaluation.
 """
 
 from __future__ import annotations
@@ -64,7 +66,6 @@ BOW_CONFIG: dict[str, Any] = {
     "no_output_layer": False,
     "length": 65536,
 }
-THRESHOLD = 0.5
 _MEMBERS = frozenset({"meta.json", "tfidf.json", "arrays.npz", "spacy.bin"})
 _ARRAYS = frozenset({"word_idf", "char_idf", "coef", "intercept"})
 _MAX_ARTEFACT_BYTES = 512 * 1024 * 1024
@@ -296,7 +297,8 @@ def _vocabulary(tfidf: object, key: str) -> dict[str, int]:
     return vocab
 
 
-def _label_matrix(labels: Sequence[frozenset[int]], codes: Sequence[int]) -> NDArray[np.bool_]:
+def label_matrix(labels: Sequence[frozenset[int]], codes: Sequence[int]) -> NDArray[np.bool_]:
+    """(passages, codes) truth: True where the passage carries the code (others ignored)."""
     column = {code: j for j, code in enumerate(codes)}
     matrix = np.zeros((len(labels), len(codes)), dtype=bool)
     for i, label_set in enumerate(labels):
@@ -376,7 +378,7 @@ def train(
     if not data.texts:
         raise ValueError("Training needs at least one passage.")
     started, cpu_started = time.perf_counter(), time.process_time()
-    y = _label_matrix(data.labels, codes)
+    y = label_matrix(data.labels, codes)
     if progress:
         progress(0.0, "Lemmatising passages")
     lemmas = lemmatise(data.texts, language)
@@ -416,102 +418,3 @@ def train(
     if progress:
         progress(1.0, "Trained")
     return Learner(codes, word, char, coef, intercept, nlp, spacy_weight, meta)
-
-
-def _fold_of(labels: Sequence[frozenset[int]], folds: int, seed: int) -> NDArray[np.int_]:
-    """A fold per passage, stratified-ish: the passages of each code's group (keyed by their
-    rarest code; negatives their own group) are dealt round-robin, so a code with at least
-    `folds` positives has some in every fold."""
-    counts: dict[int, int] = {}
-    for label_set in labels:
-        for code in label_set:
-            counts[code] = counts.get(code, 0) + 1
-    groups: dict[int | None, list[int]] = {}
-    for i, label_set in enumerate(labels):
-        key = min(label_set, key=lambda c: (counts[c], c)) if label_set else None
-        groups.setdefault(key, []).append(i)
-    rng = np.random.default_rng(seed)
-    fold = np.zeros(len(labels), dtype=int)
-    offset = 0
-    for key in sorted(groups, key=lambda k: (k is None, k if k is not None else 0)):
-        members = [groups[key][i] for i in rng.permutation(len(groups[key]))]
-        for rank, i in enumerate(members):
-            fold[i] = (offset + rank) % folds
-        offset += len(members)  # continue the deal where the last group stopped
-    return fold
-
-
-def cross_validate(
-    data: TrainingSet,
-    *,
-    codes: Sequence[int],
-    folds: int = 5,
-    seed: int = 0,
-    progress: Progress | None = None,
-    language: str = "en",
-) -> dict[int, dict[str, float]]:
-    """Cross-validated precision, recall and F1 per code at score >= 0.5.
-
-    `support` counts the code's positive passages in `data` (small supports mean noisy
-    figures: shown, not hidden). Also `tp`, `fp`, `fn` per code, so `micro_average` can sum
-    them. Folds are capped by the number of passages; with fewer than 2 passages every figure
-    is 0. A code's metrics are 0 when undefined (no prediction or no positive).
-    """
-    codes = list(dict.fromkeys(codes))
-    y = _label_matrix(data.labels, codes)
-    folds = min(folds, len(data.texts))
-    tp = np.zeros(len(codes))
-    fp = np.zeros(len(codes))
-    fn = np.zeros(len(codes))
-    if folds >= 2:
-        fold = _fold_of(data.labels, folds, seed)
-        for k in range(folds):
-            held = np.flatnonzero(fold == k)
-            kept = np.flatnonzero(fold != k)
-            if not len(held) or not len(kept):
-                continue
-
-            def step(fraction: float, message: str, k: int = k) -> None:
-                if progress:
-                    progress((k + fraction) / folds, f"Fold {k + 1} of {folds}: {message}")
-
-            learner = train(
-                TrainingSet([data.texts[i] for i in kept], [data.labels[i] for i in kept]),
-                codes=codes,
-                language=language,
-                seed=seed,
-                progress=step,
-            )
-            predicted = learner.score_matrix([data.texts[i] for i in held]) >= THRESHOLD
-            truth = y[held]
-            tp += (predicted & truth).sum(axis=0)
-            fp += (predicted & ~truth).sum(axis=0)
-            fn += (~predicted & truth).sum(axis=0)
-    metrics: dict[int, dict[str, float]] = {}
-    for j, code in enumerate(codes):
-        metrics[code] = _prf(tp[j], fp[j], fn[j]) | {"support": float(y[:, j].sum())}
-    if progress:
-        progress(1.0, "Cross-validated")
-    return metrics
-
-
-def _prf(tp: float, fp: float, fn: float) -> dict[str, float]:
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": float(precision),
-        "recall": float(recall),
-        "f1": float(f1),
-        "tp": float(tp),
-        "fp": float(fp),
-        "fn": float(fn),
-    }
-
-
-def micro_average(metrics: dict[int, dict[str, float]]) -> dict[str, float]:
-    """Micro-averaged precision/recall/F1 (and total support) over `cross_validate`'s codes."""
-    tp = sum(m["tp"] for m in metrics.values())
-    fp = sum(m["fp"] for m in metrics.values())
-    fn = sum(m["fn"] for m in metrics.values())
-    return _prf(tp, fp, fn) | {"support": float(sum(m["support"] for m in metrics.values()))}

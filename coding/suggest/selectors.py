@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Case, Count, F, FloatField, IntegerField, Max, Q, QuerySet, Value, When
-from django.db.models.functions import Abs, Greatest, Least, Substr
+from django.db.models.functions import Abs, Coalesce, Greatest, Least, Substr
 
 from coding.models import Code, Excerpt, Suggester, Suggestion
 from coding.suggest.training import Passage, covers, passages, suggest_unit
@@ -26,7 +26,8 @@ SIMILAR_CACHE_SIZE = 8
 
 def suggestion_list(*, project: Project) -> QuerySet[Suggestion]:
     """The project's suggestions, uncertain first: pending ones before decided ones, then by
-    |score − 0.5| (a score near 0.5 is the model's least certain call), then by id.
+    |score − threshold| (a score near the code's threshold is the model's least certain call;
+    0.5 for suggestions without one: pattern rules start there), then by id.
 
     Each row carries `document_title`, `code_name`, `decided_by_name` and up to CONTEXT_CHARS
     characters of text either side (`context_before`/`context_after`, cut in SQL so a long
@@ -48,7 +49,9 @@ def suggestion_list(*, project: Project) -> QuerySet[Suggestion]:
                 default=Value(1),
                 output_field=IntegerField(),
             ),
-            certainty=Abs(F("score") - Value(0.5), output_field=FloatField()),
+            certainty=Abs(
+                F("score") - Coalesce(F("threshold"), Value(0.5)), output_field=FloatField()
+            ),
         )
         .order_by("decided_rank", "certainty", "id")
     )

@@ -28,6 +28,7 @@ from research.jobs import job_create, job_enqueue, job_progress
 from research.models import Job, Project, User
 
 if TYPE_CHECKING:
+    from coding.suggest.evaluation import CrossValidation
     from coding.suggest.learner import Learner
     from observations.models import Document
 
@@ -84,12 +85,28 @@ def learner_cache_clear() -> None:
         _learners.clear()
 
 
-def predict(project: Project, texts: list[str]) -> list[list[tuple[int, float]]]:
-    """Every current code ranked by the latest model for each text, best first.
+def code_thresholds(suggester: Suggester) -> dict[int, float]:
+    """Each code's decision threshold stored with the suggester (coding.suggest.evaluation);
+    codes without one (versions trained before thresholds were tuned) are absent: callers fall
+    back to `VERBATIM_SUGGEST_THRESHOLD`."""
+    found: dict[int, float] = {}
+    for key, values in (suggester.metrics or {}).items():
+        value = values.get("threshold") if isinstance(values, dict) else None
+        if key.isdigit() and isinstance(value, (int, float)):
+            found[int(key)] = float(value)
+    return found
+
+
+def predict(project: Project, texts: list[str]) -> list[list[tuple[int, float, bool]]]:
+    """Every current code ranked by the latest model for each text, best first, as
+    `(code, score, above)`: `above` is True when the score reaches the code's threshold (the
+    global setting for codes without one), i.e. generation would suggest it.
 
     Raises `Suggester.DoesNotExist` (message NO_SUGGESTER) when none is trained. Codes deleted
     or archived since training are left out; codes the model never learned are not listed.
     """
+    from coding.suggest.generate import threshold
+
     suggester = latest_suggester(project)
     if suggester is None:
         raise Suggester.DoesNotExist(NO_SUGGESTER)
@@ -99,8 +116,13 @@ def predict(project: Project, texts: list[str]) -> list[list[tuple[int, float]]]
     )
     if not texts:
         return []
+    cuts, fallback = code_thresholds(suggester), threshold()
     return [
-        [(code, float(score)) for code, score in ranked if code in active]
+        [
+            (code, float(score), score >= cuts.get(code, fallback))
+            for code, score in ranked
+            if code in active
+        ]
         for ranked in learner.predict(texts)
     ]
 
@@ -165,7 +187,9 @@ def suggester_train(*, project: Project, job: Job | None = None) -> Suggester:
     when no code has enough coded passages. On success, pending model suggestions are
     refreshed with the new model (a generation job, queued at commit).
     """
-    from coding.suggest.learner import cross_validate, train
+    from coding.suggest.evaluation import cross_validate
+    from coding.suggest.generate import threshold
+    from coding.suggest.learner import train
     from coding.suggest.training import MIN_POSITIVES, build_training
 
     with transaction.atomic():
@@ -186,12 +210,13 @@ def suggester_train(*, project: Project, job: Job | None = None) -> Suggester:
         if job is not None:
             job_progress(job=job, progress=0.02, message="Cross-validating")
         positives = [training.positives[code] for code in training.codes]
-        scores = cross_validate(
+        evaluation = cross_validate(
             training.data,
             codes=training.codes,
             folds=_folds(positives, len(training.data.texts)),
             progress=_stage(job, 0.05, 0.6),
             language=project.language,
+            threshold=threshold(),
         )
         learner = train(
             training.data,
@@ -199,7 +224,7 @@ def suggester_train(*, project: Project, job: Job | None = None) -> Suggester:
             language=project.language,
             progress=_stage(job, 0.6, 0.95),
         )
-        suggester.metrics = _metrics(scores, training.skipped)
+        suggester.metrics = _metrics(evaluation, training.skipped)
         suggester.artefact = learner.to_bytes()
         suggester.meta = dict(learner.meta)
         suggester.status = Suggester.Status.READY
@@ -218,15 +243,21 @@ def suggester_train(*, project: Project, job: Job | None = None) -> Suggester:
     return suggester
 
 
-def _metrics(scores: dict[int, dict[str, float]], skipped: dict[int, int]) -> dict[str, Any]:
-    """Per-code metrics keyed by code id (a string: JSON keys); codes left out, with their
+def _metrics(evaluation: "CrossValidation", skipped: dict[int, int]) -> dict[str, Any]:
+    """Per-code metrics keyed by code id (a string: JSON keys), each with its decision
+    `threshold` and `threshold_tuned` (False: the global setting); codes left out, with their
     positives and a note; and `overall`: micro-averaged figures over the learned codes plus
     their macro-averaged F1."""
-    from coding.suggest.learner import micro_average
+    from coding.suggest.evaluation import micro_average
     from coding.suggest.training import MIN_POSITIVES
 
+    scores = evaluation.metrics
     metrics: dict[str, Any] = {
         str(code): {key: float(value) for key, value in values.items()}
+        | {
+            "threshold": evaluation.thresholds[code].value,
+            "threshold_tuned": evaluation.thresholds[code].tuned,
+        }
         for code, values in scores.items()
     }
     for code, n in skipped.items():
