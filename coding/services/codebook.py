@@ -6,9 +6,10 @@ Each is one transaction that also records a CodebookChange with the rows before 
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from coding.models import DEFAULT_CODE_COLOR, Code, CodebookChange, Excerpt, Memo
+from coding.models import DEFAULT_CODE_COLOR, Code, CodebookChange, Excerpt, Memo, Suggestion
 from coding.services.codes import _check_code, code_update
 from coding.services.history import change_record, snapshot
 from research.models import User
@@ -61,6 +62,59 @@ def _joined_memo(kept: str, other: str) -> str:
     return f"{kept}\n\n{other}" if kept else other
 
 
+Span = tuple[int, int, int]  # document, start, end
+
+
+def _span(suggestion: Suggestion) -> Span:
+    return (suggestion.document_id, suggestion.start, suggestion.end)
+
+
+def _rank(suggestion: Suggestion, target: Code) -> tuple[bool, bool, bool]:
+    # A decision outranks none (it is training data); an acceptance outranks a rejection (an
+    # excerpt on the merged code rests on it); otherwise the target's own suggestion stays.
+    status = suggestion.status
+    accepted = status == Suggestion.Status.ACCEPTED
+    return (accepted, status != Suggestion.Status.PENDING, suggestion.code_id == target.pk)
+
+
+def _linked_suggestions(excerpt_ids: list[int]) -> list[int]:
+    """Suggestions linked either way to these excerpts (provenance, or the excerpt made)."""
+    made = Excerpt.objects.filter(pk__in=excerpt_ids, suggestion__isnull=False)
+    return list(
+        Suggestion.objects.filter(
+            Q(excerpt_id__in=excerpt_ids) | Q(pk__in=made.values("suggestion_id"))
+        ).values_list("pk", flat=True)
+    )
+
+
+def _merge_suggestions(
+    *, moving: list[Suggestion], on_target: dict[Span, Suggestion], target: Code
+) -> int:
+    """Move `moving` (the source's suggestions) to `target`; where `target` has one on the same
+    span, keep the higher ranked (`_rank`) and delete the other, handing the deleted one's
+    excerpt link to the kept one when that is accepted and has none. Returns how many went."""
+    plain = [s.pk for s in moving if _span(s) not in on_target]
+    Suggestion.objects.filter(pk__in=plain).update(code=target)
+    dropped = 0
+    for suggestion in moving:
+        twin = on_target.get(_span(suggestion))
+        if twin is None:
+            continue
+        kept, gone = sorted((suggestion, twin), key=lambda s: _rank(s, target), reverse=True)
+        orphan = Excerpt.objects.filter(suggestion=gone).values_list("pk", flat=True).first()
+        gone.delete()  # first: the kept one may need its span on the target
+        Suggestion.objects.filter(pk=kept.pk).update(code=target)
+        if (
+            orphan is not None
+            and kept.status == Suggestion.Status.ACCEPTED
+            and not Excerpt.objects.filter(suggestion=kept).exists()
+        ):
+            Excerpt.objects.filter(pk=orphan).update(suggestion=kept)
+            Suggestion.objects.filter(pk=kept.pk).update(excerpt_id=orphan)
+        dropped += 1
+    return dropped
+
+
 @transaction.atomic
 def code_merge(*, source: Code, target: Code, user: User | None = None) -> Code:
     """Merge `source` into `target` and delete `source`; returns `target`.
@@ -68,8 +122,11 @@ def code_merge(*, source: Code, target: Code, user: User | None = None) -> Code:
     Guaranteed: every excerpt of `source` ends up on `target`, except exact duplicates (same
     document, start, end and coder as one already there) which collapse into the older of the two;
     the newer one's memo is appended to the kept one's when different and memos written about it
-    are re-pointed to the kept one. Source's child codes move under `target`, memos about
-    `source` move to `target`. Nothing else is lost, and undo restores every row exactly.
+    are re-pointed to the kept one (and its suggestion link, if it had none). Source's child
+    codes move under `target`, memos about `source` move to `target`. Source's suggestions,
+    decided ones included (training data), move to `target`; where `target` has one for the
+    same span only one stays: accepted before rejected before pending, else the target's.
+    Nothing else is lost, and undo restores every row exactly.
     """
     check_in_project(source.project, "into", target)
     if source.pk == target.pk:
@@ -92,8 +149,20 @@ def code_merge(*, source: Code, target: Code, user: User | None = None) -> Code:
         )
     )
     touched = [e.pk for e in moving] + [e.pk for e in on_target.values()]
+    suggestions = list(source.suggestions.all())
+    spans = {_span(s) for s in suggestions}
+    twins = {
+        _span(s): s
+        for s in target.suggestions.filter(document_id__in={span[0] for span in spans})
+        if _span(s) in spans
+    }
+    suggestion_ids = {s.pk for s in suggestions} | {s.pk for s in twins.values()}
+    suggestion_ids |= set(_linked_suggestions(touched))
     before = snapshot(
-        codes=[source.pk, *(c.pk for c in children)], excerpts=touched, memos=memo_ids
+        codes=[source.pk, *(c.pk for c in children)],
+        excerpts=touched,
+        memos=memo_ids,
+        suggestions=suggestion_ids,
     )
     collapsed = 0
     # Excerpts without a twin on the target move in one UPDATE, however many there are.
@@ -106,9 +175,13 @@ def code_merge(*, source: Code, target: Code, user: User | None = None) -> Code:
         kept, dropped = sorted((twin, excerpt), key=lambda e: (e.created_at, e.pk))
         kept.memo = _joined_memo(kept.memo, dropped.memo)
         kept.code = target
-        kept.save(update_fields=["code", "memo", "updated_at"])
         Memo.objects.filter(excerpt=dropped).update(excerpt=kept)
-        dropped.delete()
+        provenance = dropped.suggestion_id if kept.suggestion_id is None else None
+        dropped.delete()  # first: an excerpt is one suggestion's provenance at most
+        if provenance is not None:
+            kept.suggestion_id = provenance
+            Suggestion.objects.filter(pk=provenance).update(excerpt=kept)
+        kept.save(update_fields=["code", "memo", "suggestion", "updated_at"])
         on_target[(kept.document_id, kept.start, kept.end, kept.coder_id)] = kept
         collapsed += 1
     for child in children:
@@ -116,10 +189,12 @@ def code_merge(*, source: Code, target: Code, user: User | None = None) -> Code:
         _check_code(child)
         child.save(update_fields=["parent", "updated_at"])
     Memo.objects.filter(code=source).update(code=target)
+    kept_once = _merge_suggestions(moving=suggestions, on_target=twins, target=target)
     source.delete()
     summary = (
         f"Merged {source.name!r} into {target.name!r}: {len(moving) - collapsed} excerpt(s) "
-        f"moved, {collapsed} exact duplicate(s) collapsed, {len(children)} child code(s) moved."
+        f"moved, {collapsed} exact duplicate(s) collapsed, {len(children)} child code(s) moved, "
+        f"{len(suggestions) - kept_once} suggestion(s) moved, {kept_once} kept once."
     )
     change_record(
         project=target.project,
@@ -128,7 +203,12 @@ def code_merge(*, source: Code, target: Code, user: User | None = None) -> Code:
         code=target,
         summary=summary,
         before=before,
-        after=snapshot(codes=[c.pk for c in children], excerpts=touched, memos=memo_ids),
+        after=snapshot(
+            codes=[c.pk for c in children],
+            excerpts=touched,
+            memos=memo_ids,
+            suggestions=suggestion_ids,
+        ),
     )
     return target
 
@@ -144,14 +224,22 @@ def code_split(
     description: str = "",
 ) -> Code:
     """Move the chosen excerpts of `code` to a new code named `name`, a sibling of `code`
-    (same parent), and return the new code. Every chosen excerpt must belong to `code`."""
+    (same parent), and return the new code. Every chosen excerpt must belong to `code`.
+
+    Suggestions of `code` linked to a chosen excerpt (its provenance) move with it, so an
+    acceptance stays training data for the code its excerpt is on; the others stay."""
     if not excerpts:
         raise ValidationError({"excerpts": "Choose at least one excerpt to split off."})
     wrong = [e.pk for e in excerpts if e.code_id != code.pk]
     if wrong:
         raise ValidationError({"excerpts": f"Excerpt(s) {wrong} are not coded {code.name!r}."})
     chosen = sorted({e.pk for e in excerpts})
-    before = snapshot(excerpts=chosen)
+    linked = list(
+        Suggestion.objects.filter(code=code, pk__in=_linked_suggestions(chosen)).values_list(
+            "pk", flat=True
+        )
+    )
+    before = snapshot(excerpts=chosen, suggestions=linked)
     new = Code(
         project=code.project,
         parent=code.parent,
@@ -164,6 +252,7 @@ def code_split(
     _check_code(new)
     new.save()
     Excerpt.objects.filter(pk__in=chosen).update(code=new)
+    Suggestion.objects.filter(pk__in=linked).update(code=new)
     change_record(
         project=code.project,
         user=user,
@@ -171,6 +260,6 @@ def code_split(
         code=new,
         summary=f"Split {len(chosen)} excerpt(s) of {code.name!r} into new code {new.name!r}.",
         before=before,
-        after=snapshot(codes=[new.pk], excerpts=chosen),
+        after=snapshot(codes=[new.pk], excerpts=chosen, suggestions=linked),
     )
     return new

@@ -145,6 +145,8 @@ def code_delete(*, code: Code, user: User | None = None) -> None:
     """Delete a code that has no excerpts and no child codes; otherwise say what depends on it.
 
     Memos about the code go with it, as before; undo brings back the code, not those memos.
+    Its suggestions go with it too (a code gone has nothing to suggest), but decided ones are
+    training data: the history records them all, and undo brings them back with the code.
     """
     excerpts = code.excerpts.count()
     children = code.children.count()
@@ -157,12 +159,14 @@ def code_delete(*, code: Code, user: User | None = None) -> None:
                 )
             }
         )
+    suggestions = list(code.suggestions.values_list("pk", flat=True))
+    with_suggestions = f" and its {len(suggestions)} suggestion(s)" if suggestions else ""
     change_record(
         project=code.project,
         user=user,
         action=CodebookChange.Action.DELETE,
-        summary=f"Deleted {code.name!r}.",
-        before=snapshot(codes=[code.pk]),
+        summary=f"Deleted {code.name!r}{with_suggestions}.",
+        before=snapshot(codes=[code.pk], suggestions=suggestions),
         after=snapshot(),
     )
     code.delete()

@@ -14,6 +14,7 @@ only when `codebook_version` changes: a code added, deleted, archived or edited.
 """
 
 import gc
+import hashlib
 import json
 import logging
 import re
@@ -25,7 +26,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import spacy
-from django.db.models import Case, Count, IntegerField, Max, Sum, When
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from spacy.attrs import IDX, IS_SPACE, LEMMA, LENGTH, LOWER, SENT_START
 from spacy.errors import MatchPatternError
 from spacy.language import Language
@@ -344,25 +346,37 @@ def compile_patterns(
 # --- per-project cache -----------------------------------------------------------------------
 
 
-def codebook_version(project: Project) -> str:
-    """A string that changes whenever the project's rules can have changed (one query).
-
-    It combines the number of codes, the sum of their ids, how many are archived and the
-    latest `updated_at`: adding, deleting, archiving or editing a code (every write of a code
-    goes through `Code.save`, which stamps `updated_at`) changes it. Undo restores the rows
-    and their timestamps exactly, and so returns the version of that earlier, identical
-    codebook. The project's language is part of it, as it picks the pipeline.
-    """
+def _rules(project: Project) -> list[tuple[int, str]]:
+    """`(code id, patterns as stored JSON text)` of the project's unarchived codes, by id."""
     from coding.models import Code  # coding.models imports nothing from here; avoid a cycle
 
-    row = Code.objects.filter(project_id=project.pk).aggregate(
-        n=Count("id"),
-        ids=Sum("id"),
-        archived=Sum(Case(When(is_archived=True, then=1), default=0, output_field=IntegerField())),
-        latest=Max("updated_at"),
+    rows = (
+        Code.objects.filter(project_id=project.pk, is_archived=False)
+        .order_by("id")
+        .annotate(raw=Cast("patterns", output_field=TextField()))
+        .values_list("id", "raw")
     )
-    latest = row["latest"].isoformat() if row["latest"] else "-"
-    return f"{project.language}:{row['n']}:{row['ids'] or 0}:{row['archived'] or 0}:{latest}"
+    return list(rows)
+
+
+def _version(language: str, rules: list[tuple[int, str]]) -> str:
+    digest = hashlib.sha256(language.encode())
+    for pk, raw in rules:
+        digest.update(f"\x1e{pk}\x1f{raw}".encode(errors="surrogatepass"))
+    return f"{language}:{len(rules)}:{digest.hexdigest()}"
+
+
+def codebook_version(project: Project) -> str:
+    """A string that changes whenever what the project's rules compile to can have changed
+    (one query).
+
+    It is a hash of exactly what `compile_patterns` reads: the project's language (it picks
+    the pipeline) and the id and stored rules of every unarchived code. So any change of a
+    rule, adding, deleting, archiving or unarchiving a code changes it, however it was written
+    (service, undo, admin) and however close in time; two identical codebooks share it.
+    (It used to rest on `updated_at`, which two writes within the clock's resolution share.)
+    """
+    return _version(project.language, _rules(project))
 
 
 _cache: "OrderedDict[int, CompiledPatterns]" = OrderedDict()
@@ -372,23 +386,21 @@ _lock = threading.Lock()
 def compiled_for(project: Project) -> CompiledPatterns:
     """The project's rules compiled, from the per-process cache while the codebook is unchanged.
 
-    Archived codes are left out. One query (the version) on a cache hit; on a miss, one more to
-    read the codes and a compile. Holds one compiled codebook per project (the latest), and at
-    most CACHE_SIZE projects, least recently used first out.
+    Archived codes are left out. One query (the rules, hashed into the version) whether the
+    cache hits or misses; a miss then compiles. Holds one compiled codebook per project (the
+    latest), and at most CACHE_SIZE projects, least recently used first out.
     """
-    from coding.models import Code
     from observations.nlp import get_pipeline
 
-    version = codebook_version(project)
+    rules = _rules(project)
+    version = _version(project.language, rules)
     with _lock:
         cached = _cache.get(project.pk)
         if cached is not None and cached.version == version:
             _cache.move_to_end(project.pk)
             return cached
         # Compile under the lock: concurrent requests for a changed codebook compile it once.
-        rows = Code.objects.filter(project_id=project.pk, is_archived=False).values_list(
-            "id", "patterns"
-        )
+        rows = [(pk, json.loads(raw)) for pk, raw in rules]
         compiled = compile_patterns(rows, get_pipeline(project.language), version=version)
         _cache[project.pk] = compiled
         _cache.move_to_end(project.pk)

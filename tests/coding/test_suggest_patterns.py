@@ -289,6 +289,37 @@ def test_cache_is_rebuilt_when_the_codebook_changes(team, counted, nlp, change):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("change", ["patterns", "undo", "admin"])
+def test_cache_is_rebuilt_when_changes_share_one_clock_tick(
+    team, counted, nlp, monkeypatch, change
+):
+    # Every write stamps the same instant, as two writes within the clock's resolution do.
+    from django.utils import timezone
+
+    tick = timezone.now()
+    monkeypatch.setattr(timezone, "now", lambda: tick)
+    code = CodeFactory.create(project=team.project, patterns=[{"type": "keyword", "text": "fee"}])
+    CodeFactory.create(project=team.project, name="Spare")
+    first = patterns.compiled_for(team.project)
+
+    if change == "admin":  # a write outside the services: no history, same timestamp
+        Code.objects.filter(pk=code.pk).update(patterns=[{"type": "keyword", "text": "refund"}])
+    else:
+        services.code_update(code=code, user=team.owner, patterns=[])
+    second = patterns.compiled_for(team.project)
+    if change == "undo":
+        latest = team.project.codebook_changes.order_by("-id").first()
+        services.codebook_undo(change=latest, user=team.owner)
+        assert patterns.compiled_for(team.project).version == first.version  # same codebook
+    third = patterns.compiled_for(team.project)
+
+    assert second.version != first.version
+    doc = parse(nlp)
+    expected = {"patterns": set(), "undo": {"fee"}, "admin": {"Refund", "REFUNDS"}}[change]
+    assert {doc.text[hit.start : hit.end] for hit in third.find(doc)} == expected
+
+
+@pytest.mark.django_db
 def test_each_project_has_its_own_compiled_rules(team, counted):
     from tests.factories import ProjectFactory
 
