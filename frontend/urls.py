@@ -10,6 +10,7 @@ from frontend.areas import (
     cooccurrence,
     dashboard,
     documents,
+    exchange,
     imports,
     pii,
     segmentations,
@@ -47,3 +48,4 @@ urlpatterns += hypotheses_area.urlpatterns
 urlpatterns += suggestions_area.urlpatterns
 urlpatterns += agreement_area.urlpatterns
 urlpatterns += cooccurrence.urlpatterns
+urlpatterns += exchange.urlpatterns

@@ -158,6 +158,7 @@ NEEDS: dict[str, dict[str, Capability]] = {
     "api:export-theme-features": {"GET": C.EXPORT},
     # --- REFI-QDA area (GET exports the project; import is POST) ---
     "api:refi": {"GET": C.EXPORT, "POST": C.IMPORT},
+    "frontend:exchange": {"GET": C.READ, "POST": C.IMPORT},
 }
 METHODS = ("GET", "POST", "PATCH", "DELETE")
 USERS = (*(role.value for role in Role), "outsider")

@@ -341,3 +341,28 @@ def test_refi_export_gives_400_naming_format_when_format_is_unknown(team: Team):
     assert payload["detail"]
     assert [error.get("field") for error in payload["errors"]] == ["format"]
     assert "qdpx" in payload["errors"][0]["message"]
+
+
+# --- REFI-QDA area: an upload that is plainly no REFI-QDA file is a 400 naming `file` ---
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [(None, b""), ("notes.txt", b"words"), ("cut.qdpx", b"not a zip"), ("codes.qdc", b"")],
+)
+def test_refi_import_gives_400_naming_file_when_upload_is_bad(
+    team: Team, settings, tmp_path, name, data
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from research.models import Job
+
+    settings.MEDIA_ROOT = tmp_path
+    body = {} if name is None else {"file": SimpleUploadedFile(name, data)}
+    response = client_for(team.owner).post(
+        reverse("api:refi", kwargs={"slug": team.project.slug}), body, format="multipart"
+    )
+    assert response.status_code == 400, response.content
+    payload = response.json()
+    assert payload["detail"]
+    assert [error.get("field") for error in payload["errors"]] == ["file"]
+    assert not Job.objects.exists()
+    assert not list(tmp_path.rglob("*"))  # nothing stored

@@ -141,3 +141,45 @@ def test_refi_export_holds_nothing_of_another_project_when_owner_exports(team):
         assert foreign not in xml
     assert len(archive.namelist()) == 2  # project.qde and our one source
     assert client.get(reverse("api:refi", kwargs={"slug": theirs.slug})).status_code == 404
+
+
+def test_refi_import_reuses_nothing_of_another_project_when_names_match(
+    team, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    """Codes and participants are matched by path and pseudonym inside the project only; a
+    file posted to another project's route is a 404 and imports nothing there."""
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from coding.models import Code
+    from coding.refi.model import QdaCase, QdaCode, QdaProject
+    from coding.refi.writer import write_qdpx
+    from research.models import Participant
+    from tests.factories import CodeFactory, ParticipantFactory
+
+    settings.MEDIA_ROOT = tmp_path
+    theirs = team.other_project
+    their_code = CodeFactory.create(project=theirs, name="Waiting")
+    ParticipantFactory.create(project=theirs, pseudonym="P01")
+    qda = QdaProject(
+        name="x",
+        codes=[QdaCode(guid="1A2B3C4D-0000-0000-0000-000000000001", name="Waiting")],
+        cases=[QdaCase(guid="1A2B3C4D-0000-0000-0000-000000000002", name="P01")],
+    )
+    buffer = io.BytesIO()
+    write_qdpx(qda, buffer)
+
+    def post(slug: str):
+        upload = SimpleUploadedFile("x.qdpx", buffer.getvalue())
+        url = reverse("api:refi", kwargs={"slug": slug})
+        with django_capture_on_commit_callbacks(execute=True):
+            return client_for(team.owner).post(url, {"file": upload}, format="multipart")
+
+    assert post(theirs.slug).status_code == 404
+    assert post(team.project.slug).status_code == 202
+    ours = Code.objects.get(project=team.project, name="Waiting")
+    assert ours != their_code
+    assert Participant.objects.filter(project=team.project, pseudonym="P01").exists()
+    assert Code.objects.filter(project=theirs).count() == 1
+    assert Participant.objects.filter(project=theirs).count() == 1

@@ -267,3 +267,30 @@ def test_refi_export_query_count_is_constant_when_rows_grow(team):
     many = queries(12)
     assert many == few
     assert many <= 20, many
+
+
+# --- REFI-QDA area: the exchange page (data-loss counts, an import's report) ---
+def test_exchange_page_query_count_is_constant_when_rows_grow(team):
+    from research.models import Job
+
+    job = Job.objects.create(
+        kind="refi_import",
+        project=team.project,
+        status="succeeded",
+        result={"file_name": "x.qdpx", "created": {"codes": 2}, "reused": {}, "not_carried": []},
+    )
+    url = reverse("frontend:exchange", kwargs={"slug": team.project.slug}) + f"?job={job.pk}"
+    client = client_for(team.owner)
+
+    def queries(n: int) -> int:
+        for resource in ("participant", "session", "document", "code", "excerpt", "memo"):
+            _add_rows(resource, team, n)
+        client.get(url)  # warm the session and content-type caches
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        assert response.status_code == 200, response.content
+        return len(ctx.captured_queries)
+
+    few = queries(2)
+    assert queries(12) == few
+    assert few <= 10, few
