@@ -10,7 +10,10 @@ Routes under ``projects/{slug}/`` (config/api_urls.py, "suggestions area"):
   ``suggesters/{id}/`` GET (``latest`` names the newest ready one).
 - ``suggesters/latest/predict/`` POST ``{"texts": [...]}`` (READ: it orders the code picker);
   each item ``{code, score, above_threshold}``.
-- ``excerpts/{id}/similar/`` GET ``?k=`` (READ).
+- ``excerpts/{id}/similar/`` GET ``?k=`` (READ): passages not yet coded with the excerpt's code,
+  each with the codes it has.
+- ``excerpts/{id}/similar/suggest/`` POST ``{"k": n}`` or ``{"passages": [{"document", "start",
+  "end"}, ...]}`` (CODE): those passages become pending "similar" suggestions of its code.
 """
 
 from typing import Any
@@ -57,7 +60,6 @@ class SuggestionSerializer(serializers.ModelSerializer[Suggestion]):
 
     class Meta:
         model = Suggestion
-
         fields: tuple[str, ...] = (
             "id",
             "document",
@@ -348,9 +350,76 @@ class SimilarViewSet(ProjectScopedViewSet):
         return Response({"results": selectors.similar_passages(excerpt=excerpt, k=k)})
 
 
+class SpanSerializer(serializers.Serializer[Any]):
+    document = serializers.IntegerField(min_value=1)
+    start = serializers.IntegerField(min_value=0)
+    end = serializers.IntegerField(min_value=1)
+
+
+class SimilarSuggestSerializer(serializers.Serializer[Any]):
+    k = serializers.IntegerField(
+        min_value=1,
+        max_value=selectors.SIMILAR_MAX,
+        required=False,
+        help_text="Suggest the k passages GET similar/?k= lists.",
+    )
+    passages = serializers.ListField(
+        child=SpanSerializer(),
+        max_length=selectors.SIMILAR_MAX,
+        required=False,
+        help_text="Or suggest these passages (as similar/ lists them).",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("k" in attrs) == bool(attrs.get("passages")):
+            raise serializers.ValidationError({"k": "Send either k or a list of passages."})
+        return attrs
+
+
+class SimilarSuggestViewSet(ProjectScopedViewSet):
+    """Turn an excerpt's similar passages into pending suggestions of its code, for review."""
+
+    serializer_class = SimilarSuggestSerializer
+    write_need = Capability.CODE
+
+    @extend_schema(
+        request=SimilarSuggestSerializer,
+        responses=inline_serializer(
+            "SimilarSuggested",
+            {
+                "created": serializers.IntegerField(),
+                "already_suggested": serializers.IntegerField(),
+                "already_coded": serializers.IntegerField(),
+            },
+        ),
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        from coding.suggest.similar_suggest import similar_suggestions_create
+
+        excerpt = access_object(
+            self.project.excerpts.select_related("project"), self.kwargs.get("pk")
+        )
+        form = SimilarSuggestSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        spans = [
+            (p["document"], p["start"], p["end"]) for p in form.validated_data.get("passages", [])
+        ]
+        outcome = similar_suggestions_create(
+            excerpt=excerpt, k=form.validated_data.get("k"), spans=spans
+        )
+        return Response(
+            {
+                "created": outcome.created,
+                "already_suggested": outcome.already_suggested,
+                "already_coded": outcome.already_coded,
+            }
+        )
+
+
 __all__ = [
     "GenerateViewSet",
     "PredictViewSet",
+    "SimilarSuggestViewSet",
     "SimilarViewSet",
     "StatsViewSet",
     "SuggesterViewSet",

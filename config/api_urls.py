@@ -16,6 +16,7 @@ from coding.refi_api import refi_routes
 from coding.suggest_api import (
     GenerateViewSet,
     PredictViewSet,
+    SimilarSuggestViewSet,
     SimilarViewSet,
     StatsViewSet,
     SuggesterViewSet,
@@ -177,6 +178,11 @@ urlpatterns = [
         "projects/<slug:slug>/excerpts/<str:pk>/similar/",
         SimilarViewSet.as_view({"get": "retrieve"}),
         name="excerpt-similar",
+    ),
+    path(
+        "projects/<slug:slug>/excerpts/<str:pk>/similar/suggest/",
+        SimilarSuggestViewSet.as_view({"post": "create"}),
+        name="excerpt-similar-suggest",
     ),
     # --- REFI-QDA exchange area ---
     *refi_routes(),

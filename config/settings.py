@@ -203,6 +203,10 @@ VERBATIM_SUGGEST_UNIT = env.str("VERBATIM_SUGGEST_UNIT", default="sentence")
 VERBATIM_SUGGEST_SPAN = env.str("VERBATIM_SUGGEST_SPAN", default="sentence")
 VERBATIM_SUGGEST_THRESHOLD = env.float("VERBATIM_SUGGEST_THRESHOLD", default=0.5)
 VERBATIM_SUGGEST_TOP = env.int("VERBATIM_SUGGEST_TOP", default=3)
+# Similar suggestions (the cold start, no model needed): the least cosine similarity between a
+# passage and one already coded with the code for it to be suggested; 0.25 was mostly right on
+# the demo, 0.2 half wrong (coding.suggest.similar_suggest).
+VERBATIM_SIMILAR_THRESHOLD = env.float("VERBATIM_SIMILAR_THRESHOLD", default=0.25)
 VERBATIM_RETRAIN_AFTER_DECISIONS = env.int("VERBATIM_RETRAIN_AFTER_DECISIONS", default=50)
 # Characters of a project's documents the codebook's live pattern preview parses per process.
 VERBATIM_PATTERN_PREVIEW_CHARS = env.int("VERBATIM_PATTERN_PREVIEW_CHARS", default=500_000)

@@ -9,6 +9,9 @@
   (coding.suggest.evaluation), or `VERBATIM_SUGGEST_THRESHOLD` (0.5) for a code without one.
   The threshold used is stored on the suggestion, so the review queue can put the calls
   nearest to it first.
+- **Similar suggestions** (coding.suggest.similar_suggest; no model needed): passages whose
+  similarity to a passage coded with the code reaches `VERBATIM_SIMILAR_THRESHOLD`, with the
+  model's per-passage cap. Made last, so a span a rule or the model proposed keeps theirs.
 
 Never suggested: a span already coded with the code (an excerpt of it covers the span, in the
 sense of coding.suggest.training.covers), archived codes, and anything with a suggestion of its
@@ -198,7 +201,7 @@ def generate(
     *,
     project: Project,
     documents: Sequence[int] | None = None,
-    methods: Sequence[str] = ("pattern", "model"),
+    methods: Sequence[str] = ("pattern", "model", "similar"),
     refresh_model: bool = False,
     job: Job | None = None,
 ) -> Outcome:
@@ -289,6 +292,20 @@ def generate(
                 model_version=suggester.version,
                 score=min(1.0, max(0.0, score)),
                 threshold=limits.get(code, fallback),
+            )
+    if "similar" in methods:
+        from coding.suggest.similar_suggest import similar_spans
+
+        if job is not None:
+            job_progress(job=job, progress=0.8, message="Comparing with coded passages")
+        for document_id, code, score, start, end in similar_spans(project, ids, active):
+            propose(
+                document_id,
+                code,
+                start,
+                end,
+                method=Suggestion.Method.SIMILAR,
+                score=round(min(1.0, max(0.0, score)), 4),
             )
     return _store(project, ids, list(new.values()), outcome)
 

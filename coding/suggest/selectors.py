@@ -4,8 +4,9 @@ Query counts do not grow with rows.
 """
 
 import threading
+from bisect import bisect_left
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Case, Count, F, FloatField, IntegerField, Max, Q, QuerySet, Value, When
@@ -149,13 +150,39 @@ def suggester_list(*, project: Project) -> QuerySet[Suggester]:
 
 
 @dataclass(frozen=True)
-class _Indexed:
+class Indexed:
+    """A project's passages (in `passages` order) with their similarity index."""
+
     version: tuple[Any, ...]
     passages: list[Passage]
     index: "SimilarityIndex"
+    # document -> (starts, positions): its passages by start, for finding the ones a span touches
+    by_document: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
+
+    def position(self, document: int, start: int, end: int) -> int | None:
+        """The position of the passage `[start, end)` of `document`, or None if it is not one."""
+        starts, positions = self.by_document.get(document, ([], []))
+        at = bisect_left(starts, start)
+        while at < len(starts) and starts[at] == start:
+            if self.passages[positions[at]].end == end:
+                return positions[at]
+            at += 1
+        return None
+
+    def overlapping(self, document: int, start: int, end: int) -> list[int]:
+        """Positions of the passages of `document` sharing at least one character with
+        `[start, end)` (passages of a document do not overlap each other)."""
+        starts, positions = self.by_document.get(document, ([], []))
+        at = max(0, bisect_left(starts, start) - 1)
+        found = []
+        while at < len(starts) and starts[at] < end:
+            if self.passages[positions[at]].end > start:
+                found.append(positions[at])
+            at += 1
+        return found
 
 
-_similar: "OrderedDict[int, _Indexed]" = OrderedDict()
+_similar: "OrderedDict[int, Indexed]" = OrderedDict()
 _similar_lock = threading.Lock()
 
 
@@ -175,7 +202,9 @@ def passages_version(project: Project) -> tuple[Any, ...]:
     return version
 
 
-def _index_for(project: Project) -> _Indexed:
+def similar_index(project: Project) -> Indexed:
+    """The project's passages and their similarity index, built once per process and kept
+    until the passages change (one or two queries when cached, three more to rebuild)."""
     from coding.suggest.similar import SimilarityIndex
 
     version = passages_version(project)
@@ -185,10 +214,16 @@ def _index_for(project: Project) -> _Indexed:
             _similar.move_to_end(project.pk)
             return cached
         items = passages(project)
-        built = _Indexed(
+        by_document: dict[int, tuple[list[int], list[int]]] = {}
+        for i, p in enumerate(items):  # in document and text order already
+            starts, positions = by_document.setdefault(p.document, ([], []))
+            starts.append(p.start)
+            positions.append(i)
+        built = Indexed(
             version,
             items,
             SimilarityIndex.build([(i, p.text) for i, p in enumerate(items)]),
+            by_document,
         )
         _similar[project.pk] = built
         while len(_similar) > SIMILAR_CACHE_SIZE:
@@ -201,29 +236,61 @@ def similar_cache_clear() -> None:
         _similar.clear()
 
 
+def coded_positions(indexed: Indexed, *, project: Project, code: int) -> set[int]:
+    """Positions of the passages overlapping an excerpt of `code` (one query)."""
+    found: set[int] = set()
+    for document, start, end in Excerpt.objects.filter(project=project, code_id=code).values_list(
+        "document_id", "start", "end"
+    ):
+        found.update(indexed.overlapping(document, start, end))
+    return found
+
+
+def similar_rows(*, excerpt: Excerpt, k: int) -> tuple[Indexed, list[tuple[int, float]]]:
+    """The index and up to `k` (position, similarity) pairs, most similar first: passages
+    resembling the excerpt's text, leaving out every passage that overlaps an excerpt of its
+    code (the excerpt's own passage among them)."""
+    indexed = similar_index(excerpt.project)
+    exclude = coded_positions(indexed, project=excerpt.project, code=excerpt.code_id)
+    exclude.update(indexed.overlapping(excerpt.document_id, excerpt.start, excerpt.end))
+    return indexed, indexed.index.query(excerpt.text, k=k, exclude=exclude)
+
+
+def passage_codes(spans: list[Passage]) -> dict[Passage, list[dict[str, Any]]]:
+    """For each passage, the codes of the excerpts covering it (id and name, by name; one
+    query whatever the number of passages and codes)."""
+    documents = {p.document for p in spans}
+    rows: dict[int, list[tuple[int, int, int, str]]] = {}
+    for document, start, end, code, name in (
+        Excerpt.objects.filter(document_id__in=documents)
+        .order_by("code__name", "code_id")
+        .values_list("document_id", "start", "end", "code_id", "code__name")
+    ):
+        rows.setdefault(document, []).append((start, end, code, name))
+    result: dict[Passage, list[dict[str, Any]]] = {}
+    for p in spans:
+        codes: dict[int, str] = {}
+        for start, end, code, name in rows.get(p.document, ()):
+            if covers(p.start, p.end, start, end):
+                codes.setdefault(code, name)
+        result[p] = [{"id": code, "name": name} for code, name in codes.items()]
+    return result
+
+
 def similar_passages(*, excerpt: Excerpt, k: int = 10) -> list[dict[str, Any]]:
     """Up to `k` passages of the project resembling the excerpt's text, most similar first.
 
-    Leaves out the passages the excerpt itself covers; `coded` says whether one is already
-    coded with the excerpt's code (so a coder can skip it). Cached per process per project
-    until its passages change.
+    Leaves out the excerpt's own passages and every passage already coded with its code (one
+    overlapping an excerpt of it); `codes` lists the codes a passage does have (an excerpt of
+    each covers it). Cached per process per project until its passages change; the query
+    count does not grow with passages, excerpts or codes.
     """
     k = max(1, min(SIMILAR_MAX, k))
-    indexed = _index_for(excerpt.project)
-    own = [
-        i
-        for i, p in enumerate(indexed.passages)
-        if p.document == excerpt.document_id and covers(p.start, p.end, excerpt.start, excerpt.end)
-    ]
-    found = indexed.index.query(excerpt.text, k=k, exclude=own)
+    indexed, found = similar_rows(excerpt=excerpt, k=k)
     hits = [(indexed.passages[i], score) for i, score in found]
     documents = {p.document for p, _ in hits}
     titles = dict(Document.objects.filter(pk__in=documents).values_list("id", "title"))
-    coded: dict[int, list[tuple[int, int]]] = {}
-    for document, start, end in Excerpt.objects.filter(
-        document_id__in=documents, code_id=excerpt.code_id
-    ).values_list("document_id", "start", "end"):
-        coded.setdefault(document, []).append((start, end))
+    codes = passage_codes([p for p, _ in hits])
     return [
         {
             "document": p.document,
@@ -232,7 +299,7 @@ def similar_passages(*, excerpt: Excerpt, k: int = 10) -> list[dict[str, Any]]:
             "end": p.end,
             "text": p.text,
             "score": round(score, 4),
-            "coded": any(covers(p.start, p.end, a, b) for a, b in coded.get(p.document, ())),
+            "codes": codes[p],
         }
         for p, score in hits
     ]

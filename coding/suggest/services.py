@@ -23,7 +23,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from coding.models import Code, Suggester, Suggestion
+from coding.models import Code, Excerpt, Suggester, Suggestion
 from research.jobs import job_create, job_enqueue, job_progress
 from research.models import Job, Project, User
 
@@ -307,8 +307,8 @@ def suggestions_queue_generation(
 
 def suggestions_after_processing(*, document: "Document") -> Job | None:
     """After a document is (re)processed: queue its suggestions if anything can make or
-    refresh one (pattern rules, a trained model, or pending suggestions to re-check), else
-    nothing (two or three queries)."""
+    refresh one (pattern rules, a trained model, coded passages for similar suggestions, or
+    pending suggestions to re-check), else nothing (two to four queries)."""
     project = document.project
     has_rules = any(
         Code.objects.filter(project=project, is_archived=False).values_list("patterns", flat=True)
@@ -316,6 +316,7 @@ def suggestions_after_processing(*, document: "Document") -> Job | None:
     wanted = (
         has_rules
         or Suggester.objects.filter(project=project, status=Suggester.Status.READY).exists()
+        or Excerpt.objects.filter(project=project).exists()
         or document.suggestions.filter(status=Suggestion.Status.PENDING).exists()
     )
     if not wanted:

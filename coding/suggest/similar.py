@@ -6,7 +6,7 @@ index of 50,000 passages answers in milliseconds (docs/benchmarks.md, "Suggester
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +14,8 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
+
+MAX_BLOCK = 4_000_000  # numbers in one dense block of best_matches (32 MB of float64)
 
 
 def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
@@ -58,6 +60,37 @@ class SimilarityIndex:
             for vectorizer in (self.word, self.char)
         ]
         return normalize(sp.hstack(parts).tocsr())
+
+    def similarities(self, text: str) -> NDArray[np.float64]:
+        """The cosine similarity of `text` to every indexed passage, in index order."""
+        if self.matrix.shape[1] == 0 or not len(self.ids):
+            return np.zeros(len(self.ids))
+        scores = self.matrix @ self._vector(text).toarray().ravel()
+        return np.minimum(np.asarray(scores, dtype=np.float64), 1.0)
+
+    def best_matches(
+        self, rows: Sequence[int], groups: Mapping[int, Sequence[int]]
+    ) -> tuple[list[int], NDArray[np.float64]]:
+        """(group keys, matrix): entry [i, j] is the highest cosine similarity of indexed row
+        `rows[i]` to any row of the j-th non-empty group (rows are positions in the index).
+
+        Candidates go through in batches so the dense block stays near MAX_BLOCK numbers
+        however many rows the groups hold.
+        """
+        keys = [key for key, members in groups.items() if len(members)]
+        out = np.zeros((len(rows), len(keys)))
+        if not keys or not len(rows) or self.matrix.shape[1] == 0:
+            return keys, out
+        columns = np.concatenate([np.asarray(groups[key], dtype=np.int64) for key in keys])
+        sizes = np.array([len(groups[key]) for key in keys])
+        bounds = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        grouped = self.matrix[columns].T.tocsc()
+        wanted = np.asarray(rows, dtype=np.int64)
+        batch = max(1, MAX_BLOCK // len(columns))
+        for first in range(0, len(wanted), batch):
+            block = (self.matrix[wanted[first : first + batch]] @ grouped).toarray()
+            out[first : first + batch] = np.maximum.reduceat(block, bounds, axis=1)
+        return keys, np.minimum(out, 1.0)
 
     def query(
         self, text: str, *, k: int = 10, exclude: Collection[int] = ()

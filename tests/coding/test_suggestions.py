@@ -480,7 +480,7 @@ def test_similar_lists_resembling_passages_elsewhere(team, study):
     assert len(results) == 3
     assert results[0]["text"] == UNCODED[0]  # "charged my card twice"
     assert results[0]["document_title"] == "Not coded yet"
-    assert results[0]["coded"] is False
+    assert results[0]["codes"] == []  # nothing coded in that document
     assert all(row["text"] != BILLING[0] for row in results)  # not itself
     assert client.get(url, {"k": 51}).status_code == 400
     assert client.get(url, {"k": "x"}).json()["errors"][0]["field"] == "k"
@@ -524,9 +524,12 @@ def test_generate_api_queues_a_job_for_one_document(
     assert response.status_code == 202
     job = Job.objects.get(pk=response.json()["job"]["id"])
     assert job.status == Job.Status.SUCCEEDED, job.error
-    assert list(Suggestion.objects.values_list("document", "text")) == [
+    assert list(Suggestion.objects.filter(method="pattern").values_list("document", "text")) == [
         (study.uncoded.pk, UNCODED[2])
     ]
+    # Similar suggestions come along (the coded documents resemble it), for that document only.
+    assert set(Suggestion.objects.values_list("method", flat=True)) == {"pattern", "similar"}
+    assert set(Suggestion.objects.values_list("document", flat=True)) == {study.uncoded.pk}
     foreign = make_document(team.other_project, UNCODED)
     refused = client_for(team.coder).post(url, {"document": foreign.pk}, format="json")
     assert refused.status_code == 400

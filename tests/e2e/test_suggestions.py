@@ -191,6 +191,49 @@ def test_picker_is_ordered_by_the_model_and_find_similar_lists_passages(
     expect(page.locator("mark#hit")).to_be_visible()
 
 
+def test_find_similar_suggests_the_listed_passages_for_review_once(
+    team, live_server, page: Page, login
+):
+    from tests.coding.suggest_data import DELIVERY, UNCODED, code_sentence
+
+    study = make_study(team.project, team.researcher)
+    code_sentence(study.coded[0], DELIVERY[0], study.praise, team.researcher)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    login(page, "coder1")
+    open_workspace(page, live_server, study.coded[0])
+    page.locator("mark.ws-hl", has_text="charged twice").first.click()
+    panel = page.locator("#ws-panel")
+    panel.get_by_role("button", name="Find similar passages").first.click()
+    items = panel.locator(".ws-similar__item")
+    expect(items.first).to_contain_text(UNCODED[0])  # the one billing sentence nobody coded
+    # Coded with Billing already: not listed. Coded otherwise: listed with its codes.
+    expect(panel.locator(".ws-similar__list")).not_to_contain_text("I was charged twice")
+    expect(panel.locator(".ws-similar__has").first).to_contain_text("Already coded:")
+    suggest = panel.get_by_role("button", name="Suggest these for review")
+    suggest.click()
+    status = panel.locator(".ws-similar__suggest .ws-similar__status")
+    expect(status).to_contain_text("suggestions of Billing added to the review queue")
+    listed = items.count()
+    made = Suggestion.objects.filter(method="similar", code=study.billing, status="pending")
+    assert made.count() == listed
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "workspace-similar-suggest.png"), full_page=False)
+
+    # Asking again (after a fresh search) adds nothing.
+    panel.get_by_role("button", name="Find similar passages").first.click()
+    expect(items.first).to_be_visible()
+    panel.get_by_role("button", name="Suggest these for review").click()
+    expect(status).to_contain_text("in the review queue already")
+    assert made.count() == listed
+
+    status.get_by_role("link", name="Review them").click()
+    page.wait_for_function("window.suggestionsReady === true")
+    expect(page.locator("#sg-filter-method")).to_have_value("similar")
+    expect(page.locator("#sg-card-method")).to_have_text("Similar to a coded passage")
+    expect(page.locator("#sg-card-code")).to_contain_text("Billing")
+    page.screenshot(path=str(ARTIFACTS / "suggestions-similar.png"), full_page=False)
+
+
 def test_picker_keeps_its_order_without_a_model(team, live_server, page: Page, login):
     study = make_study(team.project, team.researcher)
     login(page, "coder1")

@@ -153,6 +153,7 @@ NEEDS: dict[str, dict[str, Capability]] = {
     # A POST only because texts can be long: reading is enough.
     "api:suggester-predict": {"POST": C.READ},
     "api:excerpt-similar": {},
+    "api:excerpt-similar-suggest": {"POST": C.CODE},
     # --- exports area ---
     "api:export-excerpts": {"GET": C.EXPORT},
     "api:export-theme-features": {"GET": C.EXPORT},
@@ -233,6 +234,7 @@ def build_kwargs(
     )
     objects["suggester"] = Suggester.objects.create(project=project, version=1, status="failed")
     objects["excerpt-similar"] = objects["excerpt"]
+    objects["excerpt-similar-suggest"] = objects["excerpt"]
     values: dict[str, object] = {}
     for name in kwargs:
         if name == "slug":

@@ -331,6 +331,54 @@ def test_analysis_gives_400_naming_the_parameter_when_query_is_bad(
     assert all(error["message"] for error in payload["errors"])
 
 
+# --- suggestions area: POST actions on one object (400 naming the field, nothing created) ---
+BAD_ACTIONS: dict[str, tuple[str, list[tuple[dict, str]]]] = {
+    "api:excerpt-similar-suggest": (
+        "coding.Suggestion",
+        [
+            ({}, "k"),
+            ({"k": 0}, "k"),
+            ({"passages": [{"document": "DOC", "start": 0, "end": 4}]}, "passages"),
+            ({"passages": [{"document": "OTHER_DOC", "start": 0, "end": 4}]}, "passages"),
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("route_name", "model", "body", "field"),
+    [
+        (name, model, body, field)
+        for name, (model, cases) in BAD_ACTIONS.items()
+        for body, field in cases
+    ],
+)
+def test_action_gives_400_naming_the_field_when_input_is_bad(
+    team: Team, route_name, model, body, field
+):
+    from tests.factories import ExcerptFactory
+
+    document = DocumentFactory.create(project=team.project)
+    ids = {
+        "DOC": document.pk,
+        "OTHER_DOC": DocumentFactory.create(project=team.other_project).pk,
+    }
+    excerpt = ExcerptFactory.create(document=document, coder=team.coder)
+    body = {
+        key: [_fill(item, ids) for item in value] if isinstance(value, list) else value
+        for key, value in body.items()
+    }
+    Model = apps.get_model(model)
+    before = Model.objects.count()
+    url = reverse(route_name, kwargs={"slug": team.project.slug, "pk": excerpt.pk})
+    response = client_for(team.owner).post(url, body, format="json")
+    assert response.status_code == 400, response.content
+    payload = response.json()
+    assert payload["detail"]
+    assert any(error.get("field", "").startswith(field) for error in payload["errors"]), payload
+    assert Model.objects.count() == before
+
+
 # --- REFI-QDA area: a download format it does not know is a 400 naming `format` ---
 def test_refi_export_gives_400_naming_format_when_format_is_unknown(team: Team):
     response = client_for(team.owner).get(

@@ -181,6 +181,47 @@ def test_list_query_count_is_constant_when_rows_grow(team, route):
     assert many <= 8, f"{route.name} uses {many} queries"
 
 
+# --- suggestions area: the similar-passage routes of one excerpt ---
+def test_similar_routes_query_count_is_constant_when_codes_and_excerpts_grow(team):
+    from coding.suggest.selectors import similar_cache_clear
+    from observations.models import Sentence
+
+    similar_cache_clear()
+    text = "I was charged twice. The parcel came late. They charged my card twice again."
+    document = DocumentFactory.create(project=team.project, text=text, char_count=len(text))
+    for index, (start, end) in enumerate(((0, 20), (21, 42), (43, len(text)))):
+        Sentence.objects.create(document=document, index=index, start=start, end=end)
+    excerpt = ExcerptFactory.create(document=document, coder=team.coder, start=0, end=20)
+    kwargs = {"slug": team.project.slug, "pk": excerpt.pk}
+    client = client_for(team.owner)
+
+    def counts() -> tuple[int, int]:
+        found = []
+        for method, name, body in (
+            ("get", "api:excerpt-similar", {"k": 5}),
+            ("post", "api:excerpt-similar-suggest", {"k": 5}),
+        ):
+            call = getattr(client, method)
+            call(reverse(name, kwargs=kwargs), body, format="json")  # warm caches
+            with CaptureQueriesContext(connection) as ctx:
+                response = call(reverse(name, kwargs=kwargs), body, format="json")
+            assert response.status_code == 200, response.content
+            found.append(len(ctx.captured_queries))
+        return found[0], found[1]
+
+    few = counts()
+    for n in range(12):
+        ExcerptFactory.create(
+            document=document,
+            coder=team.coder,
+            code=CodeFactory.create(project=team.project),
+            start=21 + n % 3,
+            end=42,
+        )
+    assert counts() == few
+    assert max(few) <= 16, few
+
+
 # --- agreement area: the report and its page, whatever the number of documents and codes ---
 def test_agreement_query_count_is_constant_when_documents_and_codes_grow(team):
     client = client_for(team.owner)

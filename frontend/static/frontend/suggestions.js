@@ -162,8 +162,8 @@ function showEmpty() {
   } else {
     $("sg-empty-title").textContent = "No suggestions yet";
     $("sg-empty-text").textContent = state.canTrain
-      ? "Add pattern rules to codes on the codebook page, or train the assistant on the coding done so far (“Train the assistant” above)."
-      : "The assistant has not been trained yet. Someone who edits the codebook can add pattern rules or train it.";
+      ? "Code a few passages (passages that read like them are then suggested), add pattern rules to codes on the codebook page, or train the assistant on the coding done so far (“Train the assistant” above)."
+      : "The assistant has not been trained yet. Coded passages bring suggestions of passages that read like them; someone who edits the codebook can add pattern rules or train it.";
   }
 }
 

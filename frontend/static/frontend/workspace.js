@@ -662,6 +662,7 @@ function similarBlock(excerpt) {
     button.disabled = true;
     status.textContent = "Looking for similar passages…";
     list.textContent = "";
+    for (const old of wrap.querySelectorAll(".ws-similar__suggest")) old.remove();
     try {
       const payload = await api("GET", `excerpts/${excerpt.id}/similar/?k=8`);
       const results = (payload && payload.results) || [];
@@ -669,6 +670,7 @@ function similarBlock(excerpt) {
         ? `${results.length} similar passage${results.length === 1 ? "" : "s"} elsewhere in the project:`
         : "Nothing similar elsewhere in the project.";
       for (const r of results) list.appendChild(similarItem(r));
+      if (results.length && state.canCode) wrap.appendChild(suggestSimilar(excerpt, results));
     } catch (error) {
       status.textContent = `Could not look for similar passages: ${error.message}`;
     } finally {
@@ -699,7 +701,49 @@ function similarItem(r) {
   const quote = document.createElement("blockquote");
   quote.textContent = r.text;
   li.append(head, quote);
+  if (r.codes && r.codes.length) {
+    const has = document.createElement("p");
+    has.className = "ws-similar__has muted";
+    has.textContent = `Already coded: ${r.codes.map((c) => c.name).join(", ")}`;
+    li.appendChild(has);
+  }
   return li;
+}
+
+/** "Suggest these for review": the listed passages become pending suggestions of the excerpt's
+ * code in the review queue (asking twice adds nothing). */
+function suggestSimilar(excerpt, results) {
+  const box = document.createElement("div");
+  box.className = "ws-similar__suggest";
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "button button--secondary";
+  button.textContent = "Suggest these for review";
+  const code = state.codes.get(excerpt.code);
+  button.title = `Add them to the review queue as suggestions of ${code ? code.name : "this code"}`;
+  const status = document.createElement("p");
+  status.className = "ws-similar__status muted";
+  status.setAttribute("role", "status");
+  box.append(button, status);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const passages = results.map((r) => ({ document: r.document, start: r.start, end: r.end }));
+    try {
+      const done = await api("POST", `excerpts/${excerpt.id}/similar/suggest/`, { passages });
+      const n = done.created;
+      status.textContent = n
+        ? `${n} suggestion${n === 1 ? "" : "s"} of ${code ? code.name : "this code"} added to the review queue. `
+        : "They are in the review queue already. ";
+      const review = document.createElement("a");
+      review.href = `${$("ws").dataset.suggestionsUrl}?method=similar&code=${excerpt.code}`;
+      review.textContent = "Review them";
+      status.appendChild(review);
+    } catch (error) {
+      status.textContent = `Not suggested: ${error.message}`;
+      button.disabled = false;
+    }
+  });
+  return box;
 }
 
 async function updateExcerpt(excerpt, changes) {
