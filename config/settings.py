@@ -203,6 +203,9 @@ VERBATIM_SUGGEST_UNIT = env.str("VERBATIM_SUGGEST_UNIT", default="sentence")
 VERBATIM_SUGGEST_SPAN = env.str("VERBATIM_SUGGEST_SPAN", default="sentence")
 VERBATIM_SUGGEST_THRESHOLD = env.float("VERBATIM_SUGGEST_THRESHOLD", default=0.5)
 VERBATIM_SUGGEST_TOP = env.int("VERBATIM_SUGGEST_TOP", default=3)
+# The model proposes a code only once its cross-validated precision for that code reaches this:
+# below it, most of its suggestions would be wrong (coding.suggest.services.trusted).
+VERBATIM_SUGGEST_MIN_PRECISION = env.float("VERBATIM_SUGGEST_MIN_PRECISION", default=0.5)
 # Similar suggestions (the cold start, no model needed): the least cosine similarity between a
 # passage and one already coded with the code for it to be suggested; 0.25 was mostly right on
 # the demo, 0.2 half wrong (coding.suggest.similar_suggest).

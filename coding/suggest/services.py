@@ -11,6 +11,7 @@ Learned models are stored in the database (`Suggester.artefact`, bytes the learn
 without pickle) so every worker loads the same one; `load_learner` caches them per process.
 """
 
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -85,14 +86,31 @@ def learner_cache_clear() -> None:
         _learners.clear()
 
 
+def trusted(figures: dict[str, Any]) -> bool:
+    """Whether the model may propose a code, from the code's cross-validated figures: its
+    precision reached `VERBATIM_SUGGEST_MIN_PRECISION`. On a young project a tuned threshold
+    still finds the best F1, but that best can be one right suggestion in ten; proposing such a
+    code would fill the queue with noise and teach coders to ignore the assistant. Figures
+    without a precision (versions trained before per-code figures) are trusted as before."""
+    precision = figures.get("precision")
+    if not isinstance(precision, (int, float)):
+        return True
+    return float(precision) >= settings.VERBATIM_SUGGEST_MIN_PRECISION
+
+
 def code_thresholds(suggester: Suggester) -> dict[int, float]:
     """Each code's decision threshold stored with the suggester (coding.suggest.evaluation);
-    codes without one (versions trained before thresholds were tuned) are absent: callers fall
-    back to `VERBATIM_SUGGEST_THRESHOLD`."""
+    `math.inf` for a code the model is not yet trusted with (`trusted`), so nothing reaches it;
+    codes without a stored threshold (versions trained before thresholds were tuned) are absent:
+    callers fall back to `VERBATIM_SUGGEST_THRESHOLD`."""
     found: dict[int, float] = {}
     for key, values in (suggester.metrics or {}).items():
-        value = values.get("threshold") if isinstance(values, dict) else None
-        if key.isdigit() and isinstance(value, (int, float)):
+        if not key.isdigit() or not isinstance(values, dict):
+            continue
+        value = values.get("threshold")
+        if not trusted(values):
+            found[int(key)] = math.inf
+        elif isinstance(value, (int, float)):
             found[int(key)] = float(value)
     return found
 

@@ -10,6 +10,7 @@ requires.
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count, Q
 from django.http import HttpResponse
@@ -19,6 +20,7 @@ from django.utils.timesince import timesince
 from django.views.decorators.http import require_safe
 
 from coding.models import Code, Suggester, Suggestion
+from coding.suggest.services import trusted
 from frontend.views import AuthedRequest
 from observations.models import Document
 from research.models import Project
@@ -160,6 +162,7 @@ def _model(project: Project, codes: dict[int, dict[str, Any]]) -> dict[str, Any]
                     "recall": figures.get("recall"),
                     "f1": figures.get("f1"),
                     "support": figures.get("support"),
+                    "trusted": trusted(figures),
                 }
             )
         metrics.sort(key=lambda m: m["code"]["path"].lower())
@@ -173,6 +176,7 @@ def _model(project: Project, codes: dict[int, dict[str, Any]]) -> dict[str, Any]
         "trained_ago": trained_ago,
         "metrics": metrics,
         "overall": overall if isinstance(overall, dict) else None,
+        "min_precision": round(100 * settings.VERBATIM_SUGGEST_MIN_PRECISION),
         "training": training,
         "training_job": str(training.job_id) if training and training.job_id else "",
     }

@@ -105,8 +105,11 @@ def test_evaluate_scores_without_scored_rows_reports_zero_and_falls_back() -> No
 
 
 @pytest.fixture(autouse=True)
-def _fresh_learners():
+def _fresh_learners(settings):
     services.learner_cache_clear()
+    # These tests are about thresholds; the tiny study's cross-validated precision would keep
+    # the model from proposing at all (the trust floor has its own test at the end).
+    settings.VERBATIM_SUGGEST_MIN_PRECISION = 0.0
     yield
     services.learner_cache_clear()
 
@@ -226,3 +229,34 @@ def test_review_queue_orders_model_calls_by_distance_from_their_codes_threshold(
     body = client_for(team.manager).get(url).json()
     assert [row["id"] for row in body["results"]] == [near.pk, rule.pk, far.pk]
     assert [row["threshold"] for row in body["results"]] == [0.28, None, 0.1]
+
+
+def _set_precision(suggester: Suggester, code_key: str, precision: float) -> None:
+    metrics = dict(suggester.metrics)
+    metrics[code_key] = {**metrics[code_key], "precision": precision}
+    suggester.metrics = metrics
+    suggester.save(update_fields=["metrics"])
+
+
+def test_model_proposes_no_code_it_is_not_yet_trusted_with(team, study, trained, settings):
+    settings.VERBATIM_SUGGEST_MIN_PRECISION = 0.5
+    text = UNCODED[3]
+    [ranked] = services.load_learner(trained).predict([text])
+    billing_score = dict(ranked)[study.billing.pk]
+    high = {str(study.delivery.pk): 0.999, str(study.praise.pk): 0.999}
+    _set_thresholds(trained, **{str(study.billing.pk): billing_score * 0.9}, **high)
+    _set_precision(trained, str(study.billing.pk), 0.49)  # one right in two: not yet
+    assert services.code_thresholds(trained)[study.billing.pk] == float("inf")
+    generate(project=team.project, methods=("model",))
+    start, end = span_of(study.uncoded, text)
+    assert not Suggestion.objects.filter(document=study.uncoded, start=start).exists()
+    url = reverse("api:suggester-predict", kwargs={"slug": team.project.slug})
+    [items] = client_for(team.manager).post(url, {"texts": [text]}, format="json").json()["results"]
+    billing = next(item for item in items if item["code"] == study.billing.pk)
+    assert billing["above_threshold"] is False  # the picker still orders by the score
+    assert billing["score"] == pytest.approx(billing_score, abs=1e-4)  # the API rounds
+
+    _set_precision(trained, str(study.billing.pk), 0.5)  # reaches the floor: proposes again
+    generate(project=team.project, methods=("model",))
+    made = Suggestion.objects.get(document=study.uncoded, start=start, end=end)
+    assert made.code == study.billing

@@ -293,7 +293,10 @@ def test_a_new_version_restarts_the_decision_count(team, study, settings):
 # --- generation ------------------------------------------------------------------------------
 
 
-def test_model_generation_suggests_uncoded_passages_and_is_idempotent(team, study, trained):
+def test_model_generation_suggests_uncoded_passages_and_is_idempotent(
+    team, study, trained, settings
+):
+    settings.VERBATIM_SUGGEST_MIN_PRECISION = 0.0  # the tiny study's model is not trusted
     first = generate(project=team.project)
     assert first.created > 0
     made = Suggestion.objects.filter(project=team.project, method="model")
@@ -307,7 +310,10 @@ def test_model_generation_suggests_uncoded_passages_and_is_idempotent(team, stud
     assert made.count() == count
 
 
-def test_refresh_replaces_pending_model_suggestions_but_keeps_decided_ones(team, study, trained):
+def test_refresh_replaces_pending_model_suggestions_but_keeps_decided_ones(
+    team, study, trained, settings
+):
+    settings.VERBATIM_SUGGEST_MIN_PRECISION = 0.0  # the tiny study's model is not trusted
     generate(project=team.project)
     decided = Suggestion.objects.filter(method="model", document=study.uncoded).first()
     assert decided is not None
