@@ -116,6 +116,9 @@ class QdaNote:
     text: str = ""
     user_guid: str = ""
     created_at: dt.datetime | None = None
+    # The text file (plainTextPath) the Note names and the archive lacks: import reports such
+    # notes once, with what became of them, instead of also counting them as empty.
+    missing_path: str = ""
 
 
 @dataclass
