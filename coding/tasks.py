@@ -62,3 +62,11 @@ def refi_import(job_id: str) -> None:
         return refi_import_run(job=job)
 
     job_run(job_id=job_id, work=work)
+
+
+@shared_task(name="coding.retention_run")
+def retention_run() -> dict[str, dict[str, int]]:
+    """Delete raw material older than each project's retention period (coding.privacy)."""
+    from coding.privacy.retention import retention_run as run
+
+    return run()

@@ -12,6 +12,7 @@ from coding.cooccurrence_api import CooccurrenceView
 from coding.exports_api import ExcerptExportView, ThemeFeatureExportView
 from coding.hypotheses_api import HypothesisActionViewSet, HypothesisViewSet
 from coding.invivo_api import InVivoView
+from coding.privacy.api import privacy_routes
 from coding.refi_api import refi_routes
 from coding.suggest_api import (
     GenerateViewSet,
@@ -186,6 +187,8 @@ urlpatterns = [
     ),
     # --- REFI-QDA exchange area ---
     *refi_routes(),
+    # --- privacy area ---
+    *privacy_routes(),
     # --- exports area ---
     path(
         "projects/<slug:slug>/exports/excerpts/",

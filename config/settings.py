@@ -190,6 +190,10 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
 # Redis redelivers unacknowledged tasks after this; it must exceed the longest task.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Scheduled work (run `celery -A config beat`): each project's retention period, once a day.
+CELERY_BEAT_SCHEDULE = {
+    "retention-daily": {"task": "coding.retention_run", "schedule": 24 * 60 * 60},
+}
 
 # --- Verbatim ---
 # spaCy pipelines per project language, all installed as Python packages (never downloaded).

@@ -13,6 +13,7 @@ from frontend.areas import (
     exchange,
     imports,
     pii,
+    privacy,
     segmentations,
     sessions,
 )
@@ -49,3 +50,4 @@ urlpatterns += suggestions_area.urlpatterns
 urlpatterns += agreement_area.urlpatterns
 urlpatterns += cooccurrence.urlpatterns
 urlpatterns += exchange.urlpatterns
+urlpatterns += privacy.urlpatterns

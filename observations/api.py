@@ -31,7 +31,8 @@ from research.api.base import (
     request_user,
 )
 from research.api.serializers import job_payload
-from research.models import Job, User
+from research.audit import OBJECT_DOCUMENT, audit_record
+from research.models import AuditEvent, Job, User
 from research.permissions import access_object
 from research.roles import Capability
 
@@ -297,6 +298,19 @@ class DocumentViewSet(ServiceViewSet):
         return selectors.document_detail_list(project=self.project)
 
     parser_classes = (JSONParser, MultiPartParser, FormParser)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().retrieve(request, *args, **kwargs)
+        # Raw transcript text was read: the audit log records who, when and from where.
+        audit_record(
+            action=AuditEvent.Action.READ_TRANSCRIPT,
+            project=self.project,
+            user=request.user,
+            object_type=OBJECT_DOCUMENT,
+            object_id=response.data["id"],
+            request=request,
+        )
+        return response
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

@@ -14,8 +14,9 @@ from observations.models import PiiCandidate, PiiKeyEntry, PiiKnownName
 from observations.services import pii as pii_services
 from research.api.base import ProjectScopedViewSet, ServiceViewSet, request_user
 from research.api.serializers import job_payload
+from research.audit import OBJECT_PII_KEY, audit_record
 from research.jobs import job_create, job_enqueue
-from research.models import Job
+from research.models import AuditEvent, Job
 from research.roles import Capability
 
 
@@ -147,6 +148,17 @@ class PiiKeyViewSet(mixins.ListModelMixin, ProjectScopedViewSet):
 
     def scoped_queryset(self) -> Any:
         return pii_selectors.pii_key_list(project=self.project)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        response = super().list(request, *args, **kwargs)
+        audit_record(
+            action=AuditEvent.Action.READ_PII_KEY,
+            project=self.project,
+            user=request.user,
+            object_type=OBJECT_PII_KEY,
+            request=request,
+        )
+        return response
 
 
 class PiiApplySerializer(serializers.Serializer[Any]):

@@ -4,7 +4,7 @@ Data and database constraints only; every write goes through `research.services`
 """
 
 import uuid
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
@@ -267,3 +267,80 @@ class ParticipantSegment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant_id} -> {self.segment_id}"
+
+
+# --- privacy area ---
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """Audit events in bulk: reading and adding only."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AuditImmutableError("Audit events cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditImmutableError("Audit events cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """One read of raw personal data (a transcript's text, the PII key) or one privacy action
+    (an erasure, a retention deletion): who, when, where from, what.
+
+    Append-only: `save()` refuses to update a stored row and `delete()` refuses outright; on
+    PostgreSQL a trigger (migration 0005) refuses UPDATE and DELETE from any client too. The
+    project and user are kept as plain ids (no database constraint, nothing cascades), so the
+    log outlives a deleted project or user and no cascade ever needs to delete an event.
+    Never store personal data here: objects are named by type and id only.
+    """
+
+    class Action(models.TextChoices):
+        READ_TRANSCRIPT = "read_transcript", "Read a transcript's text"
+        READ_PII_KEY = "read_pii_key", "Read the PII key"
+        ERASE_PARTICIPANT = "erase_participant", "Erased a participant"
+        RETENTION_DELETE = "retention_delete", "Deleted by retention"
+        RETENTION_CHANGE = "retention_change", "Changed the retention period"
+
+    project = models.ForeignKey(
+        Project,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    # Kept as text too, so the log still reads after the user is deleted.
+    username = models.CharField(max_length=150, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    # Counts only (e.g. {"documents": 3}); never names or text.
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering: ClassVar = ["-at", "-id"]
+        indexes: ClassVar = [models.Index(fields=["project", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_type} {self.object_id} by {self.username}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.pk is not None and not self._state.adding:
+            raise AuditImmutableError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditImmutableError("Audit events cannot be deleted.")
+
+
+class AuditImmutableError(Exception):
+    """Raised on an attempt to change or delete an audit event through the ORM."""

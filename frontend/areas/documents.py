@@ -27,6 +27,8 @@ from observations.selectors import (
     document_search,
     turn_speaker,
 )
+from research.audit import OBJECT_DOCUMENT, audit_record
+from research.models import AuditEvent
 from research.permissions import access_project
 from research.roles import Capability
 
@@ -191,6 +193,14 @@ def document_list_page(request: AuthedRequest, slug: str) -> HttpResponse:
 def document_detail_page(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
     access = access_project(request.user, slug)
     reader = document_reader(project=access.project, pk=pk)
+    audit_record(
+        action=AuditEvent.Action.READ_TRANSCRIPT,
+        project=access.project,
+        user=request.user,
+        object_type=OBJECT_DOCUMENT,
+        object_id=reader.document.pk,
+        request=request,
+    )
     spot = _spot(request, reader.document.text)
     coded = excerpt_list(project=access.project).filter(document=reader.document)
     counts = coded.aggregate(total=Count("id"), review=Count("id", filter=Q(needs_review=True)))

@@ -24,8 +24,9 @@ from frontend.views import AuthedRequest
 from observations import pii_selectors
 from observations.models import PiiCandidate, PiiKind
 from observations.services import pii as pii_services
+from research.audit import OBJECT_PII_KEY, audit_record
 from research.jobs import job_create, job_enqueue
-from research.models import Job
+from research.models import AuditEvent, Job
 from research.permissions import ProjectAccess, access_object, access_project
 from research.roles import Capability
 
@@ -114,6 +115,19 @@ def _candidate_context(candidate: PiiCandidate) -> dict[str, Any]:
     }
 
 
+def _read_keys(request: AuthedRequest, access: ProjectAccess) -> list[Any]:
+    """The key table for the page; showing it is a read of the PII key, so it is audited."""
+    keys = list(pii_selectors.pii_key_list(project=access.project))
+    audit_record(
+        action=AuditEvent.Action.READ_PII_KEY,
+        project=access.project,
+        user=request.user,
+        object_type=OBJECT_PII_KEY,
+        request=request,
+    )
+    return keys
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def pii_review(request: AuthedRequest, slug: str) -> HttpResponse:
@@ -146,7 +160,7 @@ def pii_review(request: AuthedRequest, slug: str) -> HttpResponse:
         **_counts_context(access),
         "form": form,
         "known_names": list(pii_selectors.pii_known_name_list(project=project)),
-        "keys": list(pii_selectors.pii_key_list(project=project)),
+        "keys": _read_keys(request, access),
         "groups": groups,
         "more": len(rows) > PAGE_LIMIT,
         "page_limit": PAGE_LIMIT,

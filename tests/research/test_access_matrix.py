@@ -160,6 +160,11 @@ NEEDS: dict[str, dict[str, Capability]] = {
     # --- REFI-QDA area (GET exports the project; import is POST) ---
     "api:refi": {"GET": C.EXPORT, "POST": C.IMPORT},
     "frontend:exchange": {"GET": C.READ, "POST": C.IMPORT},
+    # --- privacy area (issue 8.6): owners only, reads included ---
+    "api:participant-erase": {"POST": C.MANAGE_PROJECT},
+    "api:audit-list": {"GET": C.MANAGE_PROJECT},
+    "frontend:privacy": {"GET": C.MANAGE_PROJECT, "POST": C.MANAGE_PROJECT},
+    "frontend:participant-erase": {"GET": C.MANAGE_PROJECT, "POST": C.MANAGE_PROJECT},
 }
 METHODS = ("GET", "POST", "PATCH", "DELETE")
 USERS = (*(role.value for role in Role), "outsider")
@@ -208,6 +213,7 @@ def build_kwargs(
         objects[key] = segmentation
     objects["segmentation-compare"] = segmentation
     objects["participant-segment"] = objects["participant"]
+    objects["participant-erase"] = objects["participant"]  # privacy area
     # --- hypotheses area ---
     hypothesis = Hypothesis.objects.create(
         project=project,

@@ -115,6 +115,7 @@ BAD: dict[str, tuple[str, list[tuple[dict, str]]]] = {
     ),
     "api:pii-candidate-list": ("observations.PiiCandidate", []),  # read-only list
     "api:pii-key-list": ("observations.PiiKeyEntry", []),  # read-only list
+    "api:audit-list": ("research.AuditEvent", []),  # read-only list (privacy area)
     "api:pii-known-name-list": (
         "observations.PiiKnownName",
         [
@@ -414,3 +415,18 @@ def test_refi_import_gives_400_naming_file_when_upload_is_bad(
     assert [error.get("field") for error in payload["errors"]] == ["file"]
     assert not Job.objects.exists()
     assert not list(tmp_path.rglob("*"))  # nothing stored
+
+
+# --- privacy area: erasing a participant needs the pseudonym typed again ---
+@pytest.mark.parametrize(
+    ("body", "field"), [({}, "pseudonym"), ({"pseudonym": "someone else"}, "pseudonym")]
+)
+def test_erase_gives_400_naming_pseudonym_when_confirmation_is_wrong(team: Team, body, field):
+    from research.models import Participant
+
+    participant = ParticipantFactory.create(project=team.project, pseudonym="P-confirm")
+    url = reverse("api:participant-erase", kwargs={"slug": team.project.slug, "pk": participant.pk})
+    response = client_for(team.owner).post(url, body, format="json")
+    assert response.status_code == 400, response.content
+    assert field in [error.get("field") for error in response.json()["errors"]]
+    assert Participant.objects.filter(pk=participant.pk).exists()

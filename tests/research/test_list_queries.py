@@ -102,6 +102,18 @@ def _add_rows(resource: str, team: Team, n: int) -> dict[str, object]:
                 pseudonym=f"[Email {index}-{n}]",
             )
     # --- documents, editing and search area ---
+    # --- privacy area ---
+    elif resource == "audit":
+        from research.audit import audit_record
+
+        for index in range(n):
+            audit_record(
+                action="read_transcript",
+                project=project,
+                user=team.researcher,
+                object_type="document",
+                object_id=index,
+            )
     # --- segmentation area ---
     elif resource == "segmentation":
         for index in range(n):
