@@ -4,6 +4,7 @@ Registered as a text-edit hook of observations (see CodingConfig.ready): observa
 coding, so it calls us through the hook instead.
 """
 
+from django.db.models import F
 from django.utils import timezone
 
 from coding.models import Excerpt
@@ -50,8 +51,12 @@ def excerpts_reanchor(document: Document, offset_map: OffsetMap) -> HookResult:
             flagged += 1
         excerpt.start, excerpt.end = span.start, span.end
         excerpt.updated_at = now
+        # The span moved: a client holding the old version must not write its old offsets back.
+        excerpt.version = F("version") + 1
         changed.append(excerpt)
     Excerpt.objects.bulk_update(
-        changed, ["start", "end", "needs_review", "review_reason", "updated_at"], batch_size=500
+        changed,
+        ["start", "end", "needs_review", "review_reason", "updated_at", "version"],
+        batch_size=500,
     )
     return HookResult(moved=moved, flagged=flagged)

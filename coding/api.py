@@ -4,7 +4,12 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +23,7 @@ from research.api.base import (
     ServiceViewSet,
     request_user,
 )
+from research.api.versioning import VersionedWritesMixin, versioned_write
 from research.models import User
 from research.permissions import access_own_work
 from research.roles import Capability
@@ -49,10 +55,11 @@ class CodeSerializer(serializers.ModelSerializer[Code]):
             "is_archived",
             "excerpt_count",
             "participant_count",
+            "version",
             "created_at",
             "updated_at",
         )
-        read_only_fields: tuple[str, ...] = ("id", "created_at", "updated_at")
+        read_only_fields: tuple[str, ...] = ("id", "version", "created_at", "updated_at")
         validators: list[Any] = []  # sibling uniqueness is checked by the service
 
 
@@ -79,6 +86,7 @@ class ExcerptSerializer(serializers.ModelSerializer[Excerpt]):
             "memo",
             "needs_review",
             "review_reason",
+            "version",
             "created_at",
             "updated_at",
         )
@@ -87,6 +95,7 @@ class ExcerptSerializer(serializers.ModelSerializer[Excerpt]):
             "coder",
             "needs_review",
             "review_reason",
+            "version",
             "created_at",
             "updated_at",
         )
@@ -142,8 +151,12 @@ class CodeFilter(filters.FilterSet):
         fields: tuple[str, ...] = ("parent", "is_archived")
 
 
-class CodeViewSet(ServiceViewSet):
-    """The codebook. Researchers and owners edit it; everyone in the project reads it."""
+@extend_schema_view(partial_update=versioned_write(), destroy=versioned_write())
+class CodeViewSet(VersionedWritesMixin, ServiceViewSet):
+    """The codebook. Researchers and owners edit it; everyone in the project reads it.
+
+    Writes compare versions: send the `version` you loaded (or `If-Match`); 409 if it changed.
+    """
 
     serializer_class = CodeSerializer
     filterset_class = CodeFilter
@@ -158,10 +171,17 @@ class CodeViewSet(ServiceViewSet):
         )
 
     def update_object(self, obj: Code, data: dict[str, Any]) -> Code:
-        return services.code_update(code=obj, user=request_user(self.request), **data)
+        return services.code_update(
+            code=obj,
+            user=request_user(self.request),
+            expected_version=self.expected_version(),
+            **data,
+        )
 
     def delete_object(self, obj: Code) -> None:
-        services.code_delete(code=obj, user=request_user(self.request))
+        services.code_delete(
+            code=obj, user=request_user(self.request), expected_version=self.expected_version()
+        )
 
 
 class ExcerptFilter(filters.FilterSet):
@@ -174,8 +194,12 @@ class ExcerptFilter(filters.FilterSet):
         fields: tuple[str, ...] = ("document", "code", "coder")
 
 
-class ExcerptViewSet(ServiceViewSet):
-    """Coded spans. Coders change only their own; researchers and owners anyone's."""
+@extend_schema_view(partial_update=versioned_write(), destroy=versioned_write())
+class ExcerptViewSet(VersionedWritesMixin, ServiceViewSet):
+    """Coded spans. Coders change only their own; researchers and owners anyone's.
+
+    Writes compare versions: send the `version` you loaded (or `If-Match`); 409 if it changed.
+    """
 
     serializer_class = ExcerptSerializer
     filterset_class = ExcerptFilter
@@ -197,11 +221,13 @@ class ExcerptViewSet(ServiceViewSet):
 
     def update_object(self, obj: Excerpt, data: dict[str, Any]) -> Excerpt:
         access_own_work(self.access, obj.coder_id)
-        return services.excerpt_update(excerpt=obj, **data)
+        return services.excerpt_update(
+            excerpt=obj, expected_version=self.expected_version(), **data
+        )
 
     def delete_object(self, obj: Excerpt) -> None:
         access_own_work(self.access, obj.coder_id)
-        services.excerpt_delete(excerpt=obj)
+        services.excerpt_delete(excerpt=obj, expected_version=self.expected_version())
 
 
 class MemoViewSet(ServiceViewSet):
@@ -256,6 +282,7 @@ _EXCERPT_FIELDS: dict[str, Any] = {
     "needs_review": serializers.BooleanField(),
     "review_reason": serializers.CharField(),
     "created_at": serializers.DateTimeField(),
+    "version": serializers.IntegerField(help_text="Send it back when editing (If-Match)."),
 }
 _CODE_FIELDS: dict[str, Any] = {
     "id": serializers.IntegerField(),
@@ -286,6 +313,7 @@ _WORKSPACE = inline_serializer(
                 "kind": serializers.CharField(),
                 "text": serializers.CharField(),
                 "text_version": serializers.IntegerField(),
+                "version": serializers.IntegerField(),
             },
         ),
         "turns": inline_serializer("WorkspaceTurn", _TURN_FIELDS, many=True),

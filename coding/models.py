@@ -37,6 +37,9 @@ class Code(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Raised by every write through the services (research/concurrency.py): an edit made from
+    # an older version is refused instead of silently overwriting the newer one.
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -89,6 +92,8 @@ class Excerpt(models.Model):
     suggestion = models.OneToOneField(
         "Suggestion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Raised by every write through the services (research/concurrency.py).
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -123,7 +123,7 @@ def _aware(value: str | None) -> datetime | None:
 
 def _document_with_children(project: Project, document_id: object) -> Document:
     documents = project.documents.only(
-        "id", "project_id", "title", "kind", "text", "text_version", "session_id"
+        "id", "project_id", "title", "kind", "text", "text_version", "version", "session_id"
     ).annotate(
         turns_json=_json_rows(
             SpeakerTurn.objects.filter(document=OuterRef("pk")),
@@ -173,6 +173,7 @@ def _excerpt_rows(document: Document) -> list[dict[str, Any]]:
         "needs_review",
         "review_reason",
         "created_at",
+        "version",
     )
     rows = (
         Excerpt.objects.filter(document_id=document.pk, project_id=document.project_id)
@@ -188,6 +189,7 @@ def _excerpt_rows(document: Document) -> list[dict[str, Any]]:
             "needs_review",
             "review_reason",
             "created_at",
+            "version",
         )
     )
     return [dict(zip(fields, row, strict=True)) for row in rows]
@@ -281,6 +283,7 @@ def document_workspace(
             "kind": document.kind,
             "text": document.text,
             "text_version": document.text_version,
+            "version": document.version,
         },
         "turns": turns,
         "field_notes": notes,

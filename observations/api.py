@@ -12,6 +12,7 @@ from drf_spectacular.utils import (
     PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
+    extend_schema_view,
 )
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -31,6 +32,7 @@ from research.api.base import (
     request_user,
 )
 from research.api.serializers import job_payload
+from research.api.versioning import VersionedWritesMixin, versioned_write
 from research.audit import OBJECT_DOCUMENT, audit_record
 from research.models import AuditEvent, Job, User
 from research.permissions import access_object
@@ -127,6 +129,7 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
             "status",
             "source_name",
             "recorded_at",
+            "version",
             "created_at",
             "updated_at",
         )
@@ -135,6 +138,7 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
             "char_count",
             "status",
             "source_name",
+            "version",
             "created_at",
             "updated_at",
         )
@@ -279,8 +283,12 @@ def _is_upload(request: Request) -> bool:
     return (request.content_type or "").startswith("multipart/")
 
 
-class DocumentViewSet(ServiceViewSet):
-    """Codable texts: created from JSON text, or imported from uploaded files (multipart)."""
+@extend_schema_view(partial_update=versioned_write(), destroy=versioned_write())
+class DocumentViewSet(VersionedWritesMixin, ServiceViewSet):
+    """Codable texts: created from JSON text, or imported from uploaded files (multipart).
+
+    Writes compare versions: send the `version` you loaded (or `If-Match`); 409 if it changed.
+    """
 
     filterset_class = DocumentFilter
     write_need = Capability.CAPTURE
@@ -401,18 +409,23 @@ class DocumentViewSet(ServiceViewSet):
 
     def update_object(self, obj: Document, data: dict[str, Any]) -> Document:
         text = data.pop("text", None)
+        expected = self.expected_version()
         # One request, one outcome: metadata and text change together or not at all.
         with transaction.atomic():
             if data:
-                obj = services.document_update(document=obj, **data)
+                obj = services.document_update(document=obj, expected_version=expected, **data)
+                expected = obj.version  # the text edit goes on from the version just written
             if text is not None:
                 self.edit = services.document_set_text(
-                    document=obj, text=text, user=request_user(self.request)
+                    document=obj,
+                    text=text,
+                    user=request_user(self.request),
+                    expected_version=expected if expected is not None else obj.version,
                 )
         return obj
 
     def delete_object(self, obj: Document) -> None:
-        services.document_delete(document=obj)
+        services.document_delete(document=obj, expected_version=self.expected_version())
 
 
 # --- Search -------------------------------------------------------------------------------

@@ -4,14 +4,17 @@ Each is one transaction that also records a CodebookChange with the rows before 
 `codebook_undo` can restore the earlier state exactly.
 """
 
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from coding.models import DEFAULT_CODE_COLOR, Code, CodebookChange, Excerpt, Memo, Suggestion
 from coding.services.codes import _check_code, code_update
 from coding.services.history import change_record, snapshot
+from research.concurrency import versions_bump
 from research.models import User
 from research.validation import check_in_project
 
@@ -24,7 +27,7 @@ def code_move(
 
     Moving a code under itself or one of its descendants is refused.
     """
-    changes: dict[str, object] = {"parent": parent}
+    changes: dict[str, Any] = {"parent": parent}
     if position is not None:
         changes["position"] = position
     return code_update(code=code, user=user, **changes)
@@ -191,6 +194,10 @@ def code_merge(*, source: Code, target: Code, user: User | None = None) -> Code:
     Memo.objects.filter(code=source).update(code=target)
     kept_once = _merge_suggestions(moving=suggestions, on_target=twins, target=target)
     source.delete()
+    # Editors holding these rows at their old versions must reload before writing over the merge.
+    versions_bump(Excerpt.objects.filter(pk__in=touched))
+    versions_bump(Code.objects.filter(pk__in=[target.pk, *(c.pk for c in children)]))
+    target.refresh_from_db(fields=["version"])
     summary = (
         f"Merged {source.name!r} into {target.name!r}: {len(moving) - collapsed} excerpt(s) "
         f"moved, {collapsed} exact duplicate(s) collapsed, {len(children)} child code(s) moved, "
@@ -251,7 +258,7 @@ def code_split(
     )
     _check_code(new)
     new.save()
-    Excerpt.objects.filter(pk__in=chosen).update(code=new)
+    Excerpt.objects.filter(pk__in=chosen).update(code=new, version=F("version") + 1)
     Suggestion.objects.filter(pk__in=linked).update(code=new)
     change_record(
         project=code.project,

@@ -19,6 +19,7 @@ from coding.services.history import change_record, snapshot
 from observations.importers.base import ParseError
 from observations.importers.decode import decode_text
 from observations.services.imports import ImportValidationError
+from research.concurrency import version_claim
 from research.models import Project, User
 
 SEPARATOR = " > "
@@ -201,4 +202,6 @@ def _save(code: Code, number: int, column: str) -> None:
         raise ImportValidationError(
             [_error(number, column, message) for message in messages or exc.messages]
         ) from None
+    if code.pk is not None:
+        version_claim(code)  # an open editor of this code must reload before saving over it
     code.save()

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from coding.models import DEFAULT_CODE_COLOR, Code, CodebookChange
 from coding.services.history import change_record, snapshot
+from research.concurrency import version_claim
 from research.models import Project, User
 from research.validation import check_in_project, reject_unknown
 
@@ -115,15 +116,19 @@ def _update_action(code: Code, before: dict[str, Any]) -> tuple[str, str]:
 
 
 @transaction.atomic
-def code_update(*, code: Code, user: User | None = None, **changes: Any) -> Code:
+def code_update(
+    *, code: Code, user: User | None = None, expected_version: int | None = None, **changes: Any
+) -> Code:
     """Rename, move, recolour, describe or archive a code; recorded in the history as done by
-    `user`. Moving under itself or a descendant is refused."""
+    `user`. Moving under itself or a descendant is refused. A compare-and-swap on `version`
+    (default: as `code` was loaded): `VersionConflict` and nothing written when it changed."""
     reject_unknown(changes, CODE_FIELDS)
     old = snapshot(codes=[code.pk])
     before = {field: getattr(code, field) for field in changes}
     for field, value in changes.items():
         setattr(code, field, value)
     _check_code(code)
+    version_claim(code, expected_version)  # after the checks: a refusal leaves `code` as loaded
     code.save()
     if all(getattr(code, field) == value for field, value in before.items()):
         return code  # nothing changed: nothing to record or undo
@@ -141,8 +146,11 @@ def code_update(*, code: Code, user: User | None = None, **changes: Any) -> Code
 
 
 @transaction.atomic
-def code_delete(*, code: Code, user: User | None = None) -> None:
+def code_delete(
+    *, code: Code, user: User | None = None, expected_version: int | None = None
+) -> None:
     """Delete a code that has no excerpts and no child codes; otherwise say what depends on it.
+    Only while it is still at `expected_version` (default: as loaded): else `VersionConflict`.
 
     Memos about the code go with it, as before; undo brings back the code, not those memos.
     Its suggestions go with it too (a code gone has nothing to suggest), but decided ones are
@@ -159,6 +167,7 @@ def code_delete(*, code: Code, user: User | None = None) -> None:
                 )
             }
         )
+    version_claim(code, expected_version)
     suggestions = list(code.suggestions.values_list("pk", flat=True))
     with_suggestions = f" and its {len(suggestions)} suggestion(s)" if suggestions else ""
     change_record(

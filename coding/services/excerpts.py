@@ -6,6 +6,7 @@ from django.db import transaction
 from coding.hypotheses import data_changed
 from coding.models import Code, Excerpt, Suggestion
 from observations.models import Document
+from research.concurrency import version_claim
 from research.models import User
 from research.validation import check_in_project
 
@@ -70,11 +71,14 @@ def excerpt_update(
     end: int | None = None,
     memo: str | None = None,
     needs_review: bool | None = None,
+    expected_version: int | None = None,
 ) -> Excerpt:
     """Change an excerpt's code, span or memo; a new span is re-checked and its quote re-copied.
 
     `needs_review=False` accepts the anchoring a text edit left (after any new span): the flag and
     reason are cleared and the quote re-copied from the current text. Only an edit sets the flag.
+    The write is a compare-and-swap on `version` (default: the version `excerpt` was loaded
+    with): `VersionConflict` and nothing written when it changed since.
     """
     if needs_review:
         raise ValidationError(
@@ -92,13 +96,16 @@ def excerpt_update(
         excerpt.review_reason = ""
     if memo is not None:
         excerpt.memo = memo
+    version_claim(excerpt, expected_version)  # after the checks: a refusal leaves it as loaded
     excerpt.save()
     data_changed(excerpt.project_id)
     return excerpt
 
 
 @transaction.atomic
-def excerpt_delete(*, excerpt: Excerpt) -> None:
-    """Delete an excerpt."""
+def excerpt_delete(*, excerpt: Excerpt, expected_version: int | None = None) -> None:
+    """Delete an excerpt, if it is still at `expected_version` (default: as loaded); otherwise
+    `VersionConflict` and nothing deleted."""
+    version_claim(excerpt, expected_version)
     data_changed(excerpt.project_id)
     excerpt.delete()

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from coding.models import Code, CodebookChange, Excerpt, Memo, Suggestion
+from research.concurrency import versions_bump
 from research.models import Project, User
 
 
@@ -96,11 +97,22 @@ def change_record(
 
 
 def _values(row: dict[str, Any]) -> dict[str, Any]:
-    values = {key: value for key, value in row.items() if key != "id"}
+    # A restored row gets a newer version, never its recorded one (see `_bumped`): an editor who
+    # loaded it before the undo must reload, and versions never repeat.
+    values = {key: value for key, value in row.items() if key not in ("id", "version")}
     for field in _DATES & values.keys():
         if isinstance(values[field], str):
             values[field] = parse_datetime(values[field])
     return values
+
+
+def _is_versioned(model: type[Model]) -> bool:
+    return any(field.attname == "version" for field in model._meta.concrete_fields)
+
+
+def _version(row: dict[str, Any]) -> int:
+    # The recorded version (rows snapshotted before versions existed: 1); raised after restoring.
+    return int(row.get("version", 1))
 
 
 def _check_undoable(change: CodebookChange) -> None:
@@ -179,12 +191,15 @@ def _restore(model: type[Model], rows: Rows, after: State, kind: str) -> list[in
             continue
         if kind == "suggestions" and _span_taken(row):
             continue  # generated again since on the same span: that one stands
-        manager.bulk_create([model(id=row["id"], **_values(row))])
+        versioned = {"version": _version(row)} if _is_versioned(model) else {}
+        manager.bulk_create([model(id=row["id"], **versioned, **_values(row))])
         created.append(row["id"])
     # bulk_create stamps auto_now(_add) fields; write the recorded timestamps back.
     for row in rows:
         if row["id"] in created:
             manager.filter(pk=row["id"]).update(**_values(row))
+    if _is_versioned(model):
+        versions_bump(manager.filter(pk__in=[row["id"] for row in rows]))
     return created
 
 
@@ -224,9 +239,10 @@ def codebook_undo(*, change: CodebookChange, user: User) -> CodebookChange:
     #    and a parent is always older than its child), then the others get their old values.
     for row in before.get("codes", []):
         if row["id"] not in existing_codes:
-            Code.objects.bulk_create([Code(id=row["id"], **_values(row))])
+            Code.objects.bulk_create([Code(id=row["id"], version=_version(row), **_values(row))])
     for row in before.get("codes", []):
         Code.objects.filter(pk=row["id"]).update(**_values(row))
+    versions_bump(Code.objects.filter(pk__in=ids(before, "codes")))
     # 2. Suggestions go back, then excerpts: moved ones go back, collapsed duplicates are
     #    re-created. An excerpt is one suggestion's provenance at most (a unique column), so
     #    the links are cleared before being written back.

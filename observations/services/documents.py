@@ -11,6 +11,7 @@ from django.db import DataError, OperationalError, transaction
 from observations.models import Document, ObservationSession, SpeakerTurn
 from observations.services.sessions import check_member
 from observations.text import normalise_text
+from research.concurrency import version_claim
 from research.jobs import job_create, job_enqueue
 from research.models import Job, Participant, Project, User
 from research.validation import check_in_project, reject_unknown
@@ -135,8 +136,11 @@ def document_queue_processing(*, document: Document, user: User | None) -> Job:
 
 
 @transaction.atomic
-def document_update(*, document: Document, **changes: Any) -> Document:
-    """Change a document's metadata. Its text changes only through the re-anchoring service."""
+def document_update(
+    *, document: Document, expected_version: int | None = None, **changes: Any
+) -> Document:
+    """Change a document's metadata. Its text changes only through the re-anchoring service.
+    A compare-and-swap on `version` (default: as loaded): `VersionConflict` when it changed."""
     reject_unknown(changes, DOCUMENT_FIELDS)
     for field in ("participant", "session"):
         if field in changes:
@@ -144,11 +148,14 @@ def document_update(*, document: Document, **changes: Any) -> Document:
     for field, value in changes.items():
         setattr(document, field, value)
     document.full_clean(exclude=["project", "created_by", "participant", "session"])
+    version_claim(document, expected_version)  # after the checks: a refusal leaves it as loaded
     document.save()
     return document
 
 
 @transaction.atomic
-def document_delete(*, document: Document) -> None:
-    """Delete a document with its turns, excerpts and memos about it."""
+def document_delete(*, document: Document, expected_version: int | None = None) -> None:
+    """Delete a document with its turns, excerpts and memos about it, if it is still at
+    `expected_version` (default: as loaded); otherwise `VersionConflict` and nothing deleted."""
+    version_claim(document, expected_version)
     document.delete()

@@ -11,6 +11,7 @@ from observations.anchoring import OffsetMap, text_edit_hooks
 from observations.models import Document, FieldNote, PiiCandidate, Sentence, SpeakerTurn
 from observations.services.documents import document_queue_processing, save_document_text
 from observations.text import normalise_text
+from research.concurrency import version_claim, versions_bump
 from research.models import Job, User
 
 # Turn indexes are unique per document and Postgres checks that row by row inside one UPDATE, so
@@ -32,7 +33,13 @@ class TextEdit:
 
 
 @transaction.atomic
-def document_set_text(*, document: Document, text: str, user: User | None = None) -> TextEdit:
+def document_set_text(
+    *,
+    document: Document,
+    text: str,
+    user: User | None = None,
+    expected_version: int | None = None,
+) -> TextEdit:
     """Replace a document's text, re-anchoring everything that points into it.
 
     Guarantees, in one transaction: the text is normalised and saved with `char_count` and
@@ -40,7 +47,8 @@ def document_set_text(*, document: Document, text: str, user: User | None = None
     whose words were all deleted is removed, the rest renumbered); sentences and pending PII
     candidates are deleted and the processing job re-creates them after commit; every registered
     text-edit hook (excerpt re-anchoring) has run. Text equal to the stored text changes nothing.
-    `document` is updated in place.
+    `document` is updated in place. When `expected_version` is given, the edit is a
+    compare-and-swap on `version`: `VersionConflict` and nothing written if it changed since.
     """
     new_text = normalise_text(text)
     if not new_text.strip():
@@ -51,11 +59,22 @@ def document_set_text(*, document: Document, text: str, user: User | None = None
         )
     # Lock the row and diff against the stored text, not the caller's copy, so two concurrent
     # edits are applied one after the other instead of the second mapping through a stale diff.
-    stored = Document.objects.select_for_update().only("text", "text_version").get(pk=document.pk)
+    if expected_version is not None:
+        version_claim(document, expected_version)
+    stored = (
+        Document.objects.select_for_update()
+        .only("text", "text_version", "version")
+        .get(pk=document.pk)
+    )
     offset_map = OffsetMap.from_texts(stored.text, new_text)
     if offset_map.unchanged:
         document.text, document.text_version = stored.text, stored.text_version
         return TextEdit(offset_map=offset_map)
+    if expected_version is None:
+        # Internal callers (a field note's edit, a PII redaction) diff against the locked row,
+        # so they cannot overwrite; they still raise the version so open editors see the change.
+        versions_bump(Document.objects.filter(pk=document.pk))
+        document.version = stored.version + 1
 
     document.text = new_text
     document.char_count = len(new_text)
