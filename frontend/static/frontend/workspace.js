@@ -160,6 +160,7 @@ async function api(method, path, body) {
     const detail = messages || (payload && payload.detail) || response.statusText;
     const error = new Error(detail);
     error.status = response.status;
+    error.payload = payload; // a 409 carries the object as it is now in `current`
     throw error;
   }
   return payload;
@@ -539,6 +540,7 @@ async function applyCode(code) {
   try {
     const saved = await api("POST", "excerpts/", { document: state.docId, code: code.id, start, end });
     temp.id = saved.id;
+    temp.version = saved.version;
     state.data.recent_codes = [code.id, ...(state.data.recent_codes || []).filter((id) => id !== code.id)].slice(0, 10);
     paint(temp);
     announce(`Coded “${quote}” as ${code.name}`);
@@ -746,16 +748,48 @@ function suggestSimilar(excerpt, results) {
   return box;
 }
 
+/** After a 409: take the excerpt as it is now and say what changed. The panel's form is left
+ * alone, so what the user typed is still there to save again (now over the current version). */
+function conflicted(excerpt, error, what) {
+  const current = error.payload.current;
+  Object.assign(excerpt, {
+    code: current.code,
+    memo: current.memo,
+    start: current.start,
+    end: current.end,
+    version: current.version,
+  });
+  paint(excerpt);
+  const code = state.codes.get(current.code);
+  const memo = current.memo ? `memo “${current.memo}”` : "no memo";
+  const message =
+    `Not ${what}: someone changed this excerpt since you loaded it. It is now ` +
+    `${code ? code.name : "another code"} with ${memo}. ` +
+    (what === "saved"
+      ? "Your text is still in the form: save again to replace theirs, or reload the page."
+      : "Open it again to delete it anyway, or reload the page.");
+  const box = $("ws-error");
+  box.textContent = message;
+  box.hidden = false; // stays until the next error: it must be read, not missed
+  window.clearTimeout(showError.timer);
+  announce(message);
+}
+
 async function updateExcerpt(excerpt, changes) {
   const before = { code: excerpt.code, memo: excerpt.memo };
   Object.assign(excerpt, changes);
   paint(excerpt);
   try {
-    await api("PATCH", `excerpts/${excerpt.id}/`, changes);
+    const saved = await api("PATCH", `excerpts/${excerpt.id}/`, { ...changes, version: excerpt.version });
+    excerpt.version = saved.version;
     const code = state.codes.get(excerpt.code);
     announce(`Saved the excerpt as ${code ? code.name : "its code"}`);
   } catch (error) {
     Object.assign(excerpt, before);
+    if (error.status === 409 && error.payload && error.payload.current) {
+      conflicted(excerpt, error, "saved");
+      return;
+    }
     paint(excerpt);
     showError(`Not saved: ${error.message}`);
   }
@@ -767,10 +801,14 @@ async function deleteExcerpt(excerpt) {
   paint(excerpt);
   $("ws-panel-body").textContent = "Excerpt deleted.";
   try {
-    await api("DELETE", `excerpts/${excerpt.id}/`);
+    await api("DELETE", `excerpts/${excerpt.id}/`, { version: excerpt.version });
     announce("Deleted the excerpt");
   } catch (error) {
     state.data.excerpts.splice(index, 0, excerpt);
+    if (error.status === 409 && error.payload && error.payload.current) {
+      conflicted(excerpt, error, "deleted");
+      return;
+    }
     paint(excerpt);
     showError(`Not deleted: ${error.message}`);
   }
