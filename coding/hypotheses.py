@@ -34,6 +34,7 @@ the outcome or the numbers differ from the latest one.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -62,8 +63,10 @@ from research.models import (
     Segmentation,
     User,
 )
+from research.tasking import QueueUnavailable, enqueue
 from research.validation import check_in_project, reject_unknown
 
+logger = logging.getLogger(__name__)
 Outcome = HypothesisEvaluation.Outcome
 Direction = Hypothesis.Direction
 # A queued refresh older than this is presumed lost (broker restart): the next change requeues.
@@ -238,7 +241,13 @@ def request_refresh(project_id: int) -> bool:
         if timezone.now() - queued.requested_at < STALE_REFRESH:
             return False
         Refresh.objects.filter(pk=project_id).update(requested_at=timezone.now())
-    hypotheses_reevaluate.delay(project_id)
+    try:
+        enqueue(hypotheses_reevaluate, project_id)
+    except QueueUnavailable:
+        # The edit that asked is saved; the next one asks again (the hypotheses show as stale).
+        Refresh.objects.filter(pk=project_id).delete()
+        logger.warning("Hypotheses of project %s not queued: the task queue is down", project_id)
+        return False
     return True
 
 

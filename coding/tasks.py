@@ -2,13 +2,12 @@
 
 from typing import Any
 
-from celery import shared_task
-
 from research.jobs import job_run
 from research.models import Job
+from research.tasking import job_task, verbatim_task
 
 
-@shared_task(name="coding.hypotheses_reevaluate")
+@verbatim_task("coding.hypotheses_reevaluate")
 def hypotheses_reevaluate(project_id: int) -> int:
     """Re-evaluate the project's hypotheses whose data changed (see `coding.hypotheses`)."""
     from coding.hypotheses import reevaluate_project
@@ -16,7 +15,7 @@ def hypotheses_reevaluate(project_id: int) -> int:
     return reevaluate_project(project_id)
 
 
-@shared_task(name="coding.suggester_train")
+@job_task("coding.suggester_train")
 def suggester_train(job_id: str) -> None:
     """Train the project's next suggester version, with progress in the job."""
     from coding.suggest.services import suggester_train as train
@@ -34,7 +33,7 @@ def suggester_train(job_id: str) -> None:
     job_run(job_id=job_id, work=work)
 
 
-@shared_task(name="coding.suggestions_generate")
+@job_task("coding.suggestions_generate")
 def suggestions_generate(job_id: str) -> None:
     """Make suggestions (params: `documents`, ids or None for all ready; `refresh_model`)."""
     from coding.suggest.generate import generate
@@ -52,7 +51,7 @@ def suggestions_generate(job_id: str) -> None:
     job_run(job_id=job_id, work=work)
 
 
-@shared_task(name="coding.refi_import")
+@job_task("coding.refi_import")
 def refi_import(job_id: str) -> None:
     """Import the REFI-QDA file stored for the job (coding.refi.upload); the report is the
     job's result, and a file that cannot be read fails the job with the reader's message."""
@@ -64,7 +63,7 @@ def refi_import(job_id: str) -> None:
     job_run(job_id=job_id, work=work)
 
 
-@shared_task(name="coding.retention_run")
+@verbatim_task("coding.retention_run")
 def retention_run() -> dict[str, dict[str, int]]:
     """Delete raw material older than each project's retention period (coding.privacy)."""
     from coding.privacy.retention import retention_run as run

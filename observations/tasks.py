@@ -3,18 +3,17 @@
 import logging
 from typing import Any
 
-from celery import shared_task
-
 from observations import services
 from observations.models import Document
 from observations.signals import document_processed
 from research.jobs import job_run
 from research.models import Job
+from research.tasking import job_task
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(name="observations.document_process")
+@job_task("observations.document_process")
 def document_process(job_id: str) -> None:
     """Run the NLP ingest on the document named in the job's params, with progress in the job."""
 
@@ -34,7 +33,7 @@ def document_process(job_id: str) -> None:
     job_run(job_id=job_id, work=work)
 
 
-@shared_task(name="observations.pii_apply")
+@job_task("observations.pii_apply")
 def pii_apply(job_id: str) -> None:
     """Replace the project's accepted PII candidates with pseudonyms (params: `documents`, a
     list of ids or None for all), reporting counts, never values, in the job result."""

@@ -2,9 +2,15 @@
 
 A caller creates the job inside its transaction and enqueues the task with `job_enqueue`, which
 waits for the commit (the worker must see the job row). With no broker configured the task runs
-inline at commit, so the job has finished by the time the request returns.
+inline at commit, so the job has finished by the time the request returns. When the broker is
+unreachable the job is marked failed and `QueueUnavailable` reaches the caller (a 503).
+
+A task may run more than once for one job (redelivered after a worker died, or retried after a
+transient error): `job_run` skips a job that already finished and otherwise runs the work again,
+so the work must be idempotent (research.tasking).
 """
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -12,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from research.models import Job, Project, User
+from research.tasking import TRANSIENT_ERRORS, QueueUnavailable, enqueue
 
 
 class _Task(Protocol):
@@ -30,9 +37,20 @@ def job_create(
 
 
 def job_enqueue(*, job: Job, task: _Task) -> Job:
-    """Run `task(job_id)` once the surrounding transaction commits (at once outside one)."""
+    """Run `task(job_id)` once the surrounding transaction commits (at once outside one).
+
+    If the broker cannot be reached, the job is marked failed (never left queued with no task)
+    and QueueUnavailable is raised from the commit, after the caller's writes are saved."""
     job_id = str(job.pk)
-    transaction.on_commit(lambda: task.delay(job_id))
+
+    def publish() -> None:
+        try:
+            enqueue(task, job_id)
+        except QueueUnavailable as exc:
+            job_fail_unfinished(job_id=job_id, error=str(exc))
+            raise
+
+    transaction.on_commit(publish)
     return job
 
 
@@ -72,11 +90,33 @@ def job_fail(*, job: Job, error: str) -> None:
     job.save(update_fields=["status", "error", "finished_at"])
 
 
+def job_fail_unfinished(*, job_id: str, error: str) -> bool:
+    """Mark the job failed with `error` unless it already finished; True if it was marked."""
+    marked = (
+        Job.objects.filter(pk=job_id)
+        .exclude(status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED])
+        .update(status=Job.Status.FAILED, error=error, finished_at=timezone.now())
+    )
+    return bool(marked)
+
+
+def job_retry_later(*, job: Job, error: BaseException) -> None:
+    """Put a job whose work hit a transient error back to queued, saying so, for the retry.
+
+    Best effort: the database itself may be what is unreachable."""
+    with contextlib.suppress(*TRANSIENT_ERRORS):
+        Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+            status=Job.Status.QUEUED,
+            message=f"Retrying after a temporary error: {type(error).__name__}"[:255],
+        )
+
+
 def job_run(*, job_id: str, work: Callable[[Job], dict[str, Any] | None]) -> None:
     """Run `work(job)` for a job: start it, then record success, or failure with the error text.
 
     Redelivered jobs that already finished are skipped, which keeps tasks idempotent. Expected
-    problems should raise `ValidationError`; anything else is recorded and re-raised.
+    problems should raise `ValidationError`; a transient error (research.tasking) leaves the
+    job queued and is re-raised for the task's retry; anything else is recorded and re-raised.
     """
     from django.core.exceptions import ValidationError
 
@@ -88,6 +128,9 @@ def job_run(*, job_id: str, work: Callable[[Job], dict[str, Any] | None]) -> Non
     except ValidationError as exc:
         job_fail(job=job, error="; ".join(exc.messages))
         return
+    except TRANSIENT_ERRORS as exc:
+        job_retry_later(job=job, error=exc)
+        raise
     except Exception as exc:
         job_fail(job=job, error=f"Unexpected error: {type(exc).__name__}: {exc}")
         raise

@@ -3,12 +3,13 @@
 from pathlib import Path
 from typing import Any
 
-from celery import shared_task
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.db import transaction
 
-from research.jobs import job_run
+from research.jobs import job_run, job_succeed
 from research.models import Job
+from research.tasking import job_task, removed_unless_retried
 
 
 def upload_path(job_id: str) -> Path:
@@ -16,10 +17,12 @@ def upload_path(job_id: str) -> Path:
     return Path(settings.MEDIA_ROOT) / "segmentation-uploads" / job_id
 
 
-@shared_task(name="research.segmentation_import")
+@job_task("research.segmentation_import")
 def segmentation_import(job_id: str) -> None:
     """Import the file saved for the job (params: name, file_name, columns, types); on bad input
-    the job fails with the validation rows in `result.errors`. The file is removed either way."""
+    the job fails with the validation rows in `result.errors`. The file is removed either way,
+    except for a transient error, whose retry reads it again. The job is marked succeeded in the
+    import's own transaction, so a redelivery after the commit cannot import the file twice."""
     from research.services_segmentation import segmentation_import as run_import
 
     def work(job: Job) -> dict[str, Any]:
@@ -27,17 +30,25 @@ def segmentation_import(job_id: str) -> None:
         path = upload_path(str(job.pk))
         params = job.params
         try:
-            segmentation = run_import(
-                project=job.project,
-                user=job.created_by,
-                name=params["name"],
-                file_name=params["file_name"],
-                data=path.read_bytes(),
-                customer_column=params["customer_column"],
-                segment_column=params["segment_column"],
-                type_overrides=params.get("types") or None,
-                job=job,
-            )
+            with removed_unless_retried(path), transaction.atomic():
+                segmentation = run_import(
+                    project=job.project,
+                    user=job.created_by,
+                    name=params["name"],
+                    file_name=params["file_name"],
+                    data=path.read_bytes(),
+                    customer_column=params["customer_column"],
+                    segment_column=params["segment_column"],
+                    type_overrides=params.get("types") or None,
+                    job=job,
+                )
+                result = {
+                    "segmentation": segmentation.pk,
+                    "version": segmentation.version,
+                    "customers": segmentation.customer_count,
+                    "segments": segmentation.segments.count(),
+                }
+                job_succeed(job=job, result=result)
         except ValidationError as exc:
             rows = getattr(exc, "errors", None)
             if rows is None and hasattr(exc, "error_dict"):
@@ -48,13 +59,6 @@ def segmentation_import(job_id: str) -> None:
                 ]
             Job.objects.filter(pk=job.pk).update(result={"errors": rows or []})
             raise
-        finally:
-            path.unlink(missing_ok=True)
-        return {
-            "segmentation": segmentation.pk,
-            "version": segmentation.version,
-            "customers": segmentation.customer_count,
-            "segments": segmentation.segments.count(),
-        }
+        return result
 
     job_run(job_id=job_id, work=work)

@@ -1,9 +1,10 @@
 """An uploaded `.qdpx` or `.qdc` imported as a job: cheap checks at once, the rest in the task.
 
 The upload is stored under MEDIA_ROOT (shared by web and workers, as segmentation uploads are)
-until its task has run, then removed whatever happened. The cheap checks (the file's name, its
-size, a `.qdpx` being a zip at all) answer the upload itself; everything that needs the
-archive read fails the job with the reader's message, and nothing is written.
+until its task has run, then removed whatever happened (unless a transient error is retried).
+The cheap checks (the file's name, its size, a `.qdpx` being a zip at all) answer the upload;
+everything that needs the archive read fails the job with the reader's message, and nothing is
+written.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from django.db import transaction
 from coding.refi.archive import RefiError
 from coding.refi.importer import ImportReport, import_qda
 from coding.refi.model import QdaProject
-from research.jobs import job_create, job_enqueue, job_progress
+from research.jobs import job_create, job_enqueue, job_progress, job_succeed
 from research.models import Job, Project, User
+from research.tasking import removed_unless_retried
 
 JOB_KIND = "refi_import"
 EXTENSIONS = (".qdpx", ".qdc")
@@ -91,24 +93,33 @@ def read_file(name: str, path: Path) -> QdaProject:
 
 def refi_import_run(*, job: Job) -> dict[str, Any]:
     """Read the job's stored file and import it into the job's project as the job's creator;
-    the report as a dict. The stored file is removed either way."""
+    the report as a dict. The stored file is removed either way, except for a transient error,
+    whose retry reads it again."""
     assert job.project is not None  # the job was created for a project (refi_import_queue)
     if job.created_by is None:
         raise ValidationError("The account that started this import no longer exists.")
     name = str(job.params.get("file_name") or "upload.qdpx")
     path = upload_path(str(job.pk))
-    try:
+    with removed_unless_retried(path):
         job_progress(job=job, progress=0.0, message=f"Reading {name}")
         qda = read_file(name, path)
-        report: ImportReport = import_qda(
-            job.project,
-            qda,
-            user=job.created_by,
-            source_name=name,
-            progress=lambda done, message: job_progress(
-                job=job, progress=READ_SHARE + (1 - READ_SHARE) * done, message=message
-            ),
-        )
-    finally:
-        path.unlink(missing_ok=True)
-    return {"file_name": name, "project_name": qda.name, "origin": qda.origin, **report.as_dict()}
+        # The job is marked succeeded in the import's transaction: a redelivery of the task
+        # after the commit finds it finished and cannot import the file a second time.
+        with transaction.atomic():
+            report: ImportReport = import_qda(
+                job.project,
+                qda,
+                user=job.created_by,
+                source_name=name,
+                progress=lambda done, message: job_progress(
+                    job=job, progress=READ_SHARE + (1 - READ_SHARE) * done, message=message
+                ),
+            )
+            result = {
+                "file_name": name,
+                "project_name": qda.name,
+                "origin": qda.origin,
+                **report.as_dict(),
+            }
+            job_succeed(job=job, result=result)
+    return result

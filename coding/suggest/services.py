@@ -201,7 +201,8 @@ def suggester_train(*, project: Project, job: Job | None = None) -> Suggester:
     cross-validated metrics per code, then the model on all passages, stored in the database.
 
     The version row is created first (status "training"), so a failure leaves a "failed" row
-    with the error, and the retraining counter starts again from it. Raises ValidationError
+    with the error, and the retraining counter starts again from it; a second run for the same
+    job (a redelivered task) reuses that row. Raises ValidationError
     when no code has enough coded passages. On success, pending model suggestions are
     refreshed with the new model (a generation job, queued at commit).
     """
@@ -212,8 +213,18 @@ def suggester_train(*, project: Project, job: Job | None = None) -> Suggester:
 
     with transaction.atomic():
         Project.objects.select_for_update().filter(pk=project.pk).values_list("pk").first()
-        latest = Suggester.objects.filter(project=project).aggregate(v=Max("version"))["v"]
-        suggester = Suggester.objects.create(project=project, version=(latest or 0) + 1, job=job)
+        # A run of this job that died mid-way (the task is redelivered) left its row: train into
+        # it again rather than leave it "training" forever beside a new version.
+        earlier = Suggester.objects.filter(project=project, job=job).first() if job else None
+        if earlier is not None:
+            suggester = earlier
+            suggester.status, suggester.error = Suggester.Status.TRAINING, ""
+            suggester.save(update_fields=["status", "error"])
+        else:
+            latest = Suggester.objects.filter(project=project).aggregate(v=Max("version"))["v"]
+            suggester = Suggester.objects.create(
+                project=project, version=(latest or 0) + 1, job=job
+            )
     try:
         training = build_training(project)
         suggester.trained_on = {

@@ -1,4 +1,5 @@
-"""One error shape for every 4xx: `{"detail": "...", "errors": [{"field": ..., "message": ...}]}`.
+"""One error shape for every 4xx: `{"detail": "...", "errors": [{"field": ..., "message": ...}]}`,
+and for the 503 of an unreachable task queue.
 
 Django `ValidationError`s raised by services become 400s here, so services stay free of DRF.
 """
@@ -12,6 +13,8 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from research.tasking import QueueUnavailable
 
 NON_FIELD = "non_field_errors"
 
@@ -47,6 +50,11 @@ def _django_validation_detail(exc: DjangoValidationError) -> Any:
     return exc.messages
 
 
+class _Unavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "queue_unavailable"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF exception handler producing the shared error shape."""
     if isinstance(exc, DjangoValidationError):
@@ -57,6 +65,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
+    elif isinstance(exc, QueueUnavailable):
+        # The request's writes are saved and its job marked failed; the client may try again.
+        exc = _Unavailable(str(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
