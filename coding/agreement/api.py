@@ -96,6 +96,32 @@ def parse_query(project: Project, params: Any) -> selectors.AgreementQuery:
     )
 
 
+def parse_keep(
+    project: Project, data: dict[str, Any], coders: list[User] | None
+) -> tuple[Excerpt | None, User | None]:
+    """What a ``keep`` keeps: exactly one of ``excerpt`` (an id; another project's is a 404) and
+    ``coder`` (a username of ``coders``, or of anyone who coded here when none are given); a
+    400 naming the field otherwise. Other actions take neither."""
+    excerpt, coder = data.get("excerpt"), (data.get("coder") or "").strip()
+    if data["action"] != AgreementDecision.Action.KEEP:
+        if coder:
+            raise _bad("coder", "Only keep takes a coder.")
+        return None, None
+    if excerpt is not None and coder:
+        raise _bad("coder", "Give either excerpt or coder to keep, not both.")
+    if excerpt is not None:
+        return access_object(project.excerpts.all(), excerpt), None
+    if not coder:
+        raise _bad("excerpt", "Name the excerpt to keep, or the coder whose version wins.")
+    if coders is not None:
+        found = next((u for u in coders if u.username == coder), None)
+    else:
+        found = selectors.coders_list(project).filter(username=coder).first()
+    if found is None:
+        raise _bad("coder", f"{coder!r} is not one of the compared coders.")
+    return None, found
+
+
 class AgreementView(ProjectScopedViewSet):
     """Inter-coder agreement per code and overall, its strata and the disputed passages."""
 
@@ -134,7 +160,14 @@ class ReconcileSerializer(serializers.Serializer[Any]):
     start = serializers.IntegerField(min_value=0)
     end = serializers.IntegerField(min_value=1)
     action = serializers.ChoiceField(choices=AgreementDecision.Action.choices)
-    excerpt = serializers.IntegerField(required=False, help_text="keep: the excerpt to keep.")
+    excerpt = serializers.IntegerField(
+        required=False, help_text="keep: the excerpt whose coder's version wins (or give coder)."
+    )
+    coder = serializers.CharField(
+        required=False,
+        help_text="keep: the username of the compared coder whose version wins (or give "
+        "excerpt); a coder with no excerpt there wins by removing the code from the passage.",
+    )
     version = serializers.CharField(
         required=False, help_text="The passage's version as listed; a changed passage is a 409."
     )
@@ -165,12 +198,8 @@ class ReconcileView(ProjectScopedViewSet):
         project = self.project
         code = access_object(project.codes.all(), data["code"])
         document = access_object(project.documents.all(), data["document"])
-        keep = None
-        if data["action"] == AgreementDecision.Action.KEEP:
-            if "excerpt" not in data:
-                raise _bad("excerpt", "Name the excerpt to keep.")
-            keep = access_object(project.excerpts.all(), data["excerpt"])
         coders = parse_coders(project, data["coders"]) if data.get("coders") else None
+        keep, keep_coder = parse_keep(project, data, coders)
         if data["end"] > 0 and data["start"] >= data["end"]:
             raise _bad("end", "Need start < end.")
         try:
@@ -183,6 +212,7 @@ class ReconcileView(ProjectScopedViewSet):
                 action=data["action"],
                 version=data.get("version"),
                 keep=keep,
+                keep_coder=keep_coder,
                 coders=coders,
             )
         except StaleReconcile as stale:

@@ -55,6 +55,16 @@ def coders_list(project: Project) -> QuerySet[User]:
     return User.objects.filter(excerpts__project=project).distinct().order_by("username")
 
 
+def decision_list(*, project: Project, limit: int = 50) -> list[AgreementDecision]:
+    """The project's latest reconciliations, newest first, with their document, code and user.
+    One query."""
+    return list(
+        AgreementDecision.objects.filter(project=project)
+        .select_related("document", "code", "decided_by")
+        .order_by("-decided_at", "-id")[:limit]
+    )
+
+
 def passage_version(rows: Iterable[tuple[int, int, int, int]]) -> str:
     """A fingerprint of a passage's excerpts, ``(id, coder, start, end)`` each: a reconcile
     request carrying an older one is stale."""

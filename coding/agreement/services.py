@@ -4,7 +4,9 @@ changed signal and hypothesis refresh apply) and is recorded as an `AgreementDec
 Actions on the excerpts of ``code`` in ``document`` overlapping ``[start, end)`` of the given
 coders (all coders when none are given):
 
-* ``keep``: the chosen excerpt's coder wins; the other coders' excerpts there are deleted.
+* ``keep``: the chosen coder's version wins (the coder named, or the coder of the excerpt
+  named); the other coders' excerpts there are deleted. A coder with no excerpt there wins too:
+  the code is then removed from the passage ("the code does not apply here").
 * ``merge``: one excerpt of the union span replaces them. It is the caller's own excerpt, widened,
   when the caller coded the passage (the person reconciling answers for the result), else the
   excerpt of the first coder by username; the memos are joined.
@@ -72,13 +74,15 @@ def agreement_reconcile(
     action: str,
     version: str | None = None,
     keep: Excerpt | None = None,
+    keep_coder: User | None = None,
     coders: Sequence[User] | None = None,
 ) -> AgreementDecision:
     """Apply one reconciliation and record it; all or nothing.
 
-    Raises `StaleReconcile` when ``version`` differs from the passage's current one, and
-    `ValidationError` (naming the field) for a passage with nothing to reconcile or an excerpt
-    to keep that is not in it.
+    ``keep`` takes exactly one of ``keep`` (an excerpt of the passage) and ``keep_coder`` (one
+    of ``coders`` when they are given). Raises `StaleReconcile` when ``version`` differs from
+    the passage's current one, and `ValidationError` (naming the field: ``excerpt`` or
+    ``coder``) for a passage with nothing to reconcile or a bad choice of what to keep.
     """
     if not 0 <= start < end:
         raise ValidationError({"start": "Need 0 <= start < end."})
@@ -93,11 +97,10 @@ def agreement_reconcile(
     before = [_row(e) for e in found]
     kept: list[Excerpt] = list(found)
     if action == AgreementDecision.Action.KEEP:
-        if keep is None or keep.pk not in {e.pk for e in found}:
-            raise ValidationError({"excerpt": "Name one of the passage's excerpts to keep."})
-        kept = [e for e in found if e.coder_id == keep.coder_id]
+        winner = _keep_winner(found, keep, keep_coder, coders)
+        kept = [e for e in found if e.coder_id == winner]
         for e in found:
-            if e.coder_id != keep.coder_id:
+            if e.coder_id != winner:
                 excerpt_delete(excerpt=e)
     elif action == AgreementDecision.Action.MERGE:
         mine = [e for e in found if e.coder_id == user.pk]
@@ -125,10 +128,21 @@ def agreement_reconcile(
     )
 
 
-def decision_list(*, project: Any, limit: int = 50) -> list[AgreementDecision]:
-    """The project's latest reconciliations, newest first, with their document, code and user."""
-    return list(
-        AgreementDecision.objects.filter(project=project)
-        .select_related("document", "code", "decided_by")
-        .order_by("-decided_at", "-id")[:limit]
-    )
+def _keep_winner(
+    found: list[Excerpt],
+    keep: Excerpt | None,
+    keep_coder: User | None,
+    coders: Sequence[User] | None,
+) -> int:
+    """The id of the coder whose version a ``keep`` keeps; `ValidationError` naming the field."""
+    if keep is not None and keep_coder is not None:
+        raise ValidationError({"coder": "Give either the excerpt or the coder to keep, not both."})
+    if keep_coder is not None:
+        if coders and keep_coder.pk not in {c.pk for c in coders}:
+            raise ValidationError({"coder": "Name one of the compared coders."})
+        return keep_coder.pk
+    if keep is None or keep.pk not in {e.pk for e in found}:
+        raise ValidationError(
+            {"excerpt": "Name one of the passage's excerpts to keep, or give the coder instead."}
+        )
+    return keep.coder_id

@@ -200,6 +200,7 @@ class _Work:
                 self._memo(note, self.links.get(guid(note.guid), {}))
         for reason, count in sorted(self.skipped.items()):
             self.report.not_carried.append(f"{count} {reason}")
+        self.report.not_carried += missing_note_lines(self.qda.notes)
 
     def _source(self, source: QdaSource, document: Document) -> None:
         spans = self.docs.spans.get(guid(source.guid), {})
@@ -281,7 +282,8 @@ class _Work:
 
     def _memo(self, note: QdaNote, links: dict[str, Any]) -> None:
         if not note.text.strip():
-            self.skipped["empty note(s) were not imported."] += 1
+            if not note.missing_path:  # those are reported by missing_note_lines
+                self.skipped["empty note(s) were not imported."] += 1
             return
         self._add_memo(
             title=note.name, text=note.text, author=self.users.get(note.user_guid), links=links
@@ -295,6 +297,24 @@ class _Work:
         memo = memo_create(project=self.project, author=author, text=text, title=title, **links)
         self.memos += 1
         return memo
+
+
+def missing_note_lines(notes: list[QdaNote], shown: int = 3) -> list[str]:
+    """One report line for the notes whose text file the archive lacks and that are left
+    empty (not imported), one for those carried with their description only; each names up to
+    ``shown`` of the missing files."""
+    lines = []
+    missing = [note for note in notes if note.missing_path]
+    for empty, outcome in ((True, "were not imported"), (False, "kept only their description")):
+        paths = [n.missing_path for n in missing if (not n.text.strip()) == empty]
+        if paths:
+            named = ", ".join(paths[:shown]) + (
+                f" and {len(paths) - shown} more" if len(paths) > shown else ""
+            )
+            lines.append(
+                f"{len(paths)} note(s) {outcome}: their text file is not in the archive ({named})."
+            )
+    return lines
 
 
 def _by_author(made: list[tuple[str, Excerpt]], note: QdaNote | None) -> Excerpt:

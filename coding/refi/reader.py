@@ -223,17 +223,17 @@ def _cases(
 
 
 def _note(element: Element, ctx: SourceContext) -> QdaNote:
-    """A Note's text: PlainTextContent or its file; a Description comes first when both exist."""
+    """A Note's text: PlainTextContent or its file; a Description comes first when both exist.
+    A text file the archive lacks is kept in `QdaNote.missing_path` (import reports it once,
+    with what became of the note)."""
     content = child(element, "PlainTextContent")
     text = (content.text or "") if content is not None else ""
     path = attr(element, "plainTextPath")
+    missing = ""
     if not text.strip() and path:
         data = ctx.read(path)
         if data is None:
-            ctx.not_carried.append(
-                f"Note '{attr(element, 'name')}' ({guid_of(element)}): its text {path} is not "
-                "in the archive; the note was carried without it"
-            )
+            missing = path
         else:
             text = decode(data, path, ctx)
     description = child_text(element, "Description").strip()
@@ -245,6 +245,7 @@ def _note(element: Element, ctx: SourceContext) -> QdaNote:
         text=text.removeprefix("\ufeff"),
         user_guid=user_of(element),
         created_at=timestamp(attr(element, "creationDateTime")),
+        missing_path=missing,
     )
 
 

@@ -16,8 +16,9 @@ from django.views.decorators.http import require_http_methods
 from rest_framework import serializers
 
 from coding.agreement import selectors
-from coding.agreement.api import parse_coders, parse_query
-from coding.agreement.services import StaleReconcile, agreement_reconcile, decision_list
+from coding.agreement.api import parse_coders, parse_keep, parse_query
+from coding.agreement.selectors import decision_list
+from coding.agreement.services import StaleReconcile, agreement_reconcile
 from coding.analysis import SOURCES
 from frontend.views import AuthedRequest
 from observations.models import Document
@@ -129,10 +130,12 @@ def _reconcile(request: AuthedRequest, project: Project) -> HttpResponse:
         code = access_object(project.codes.all(), post.get("code"))
         document: Document = access_object(project.documents.all(), post.get("document"))
         action = post.get("action", "")
-        keep = None
-        if action == "keep":
-            keep = access_object(project.excerpts.all(), post.get("excerpt"))
         coders = parse_coders(project, post.get("coders", "")) if post.get("coders") else None
+        # "Keep X's" names the coder (X may have no excerpt there); an excerpt id still works.
+        raw_excerpt = post.get("excerpt")
+        choice: dict[str, Any] = {"action": action, "coder": post.get("coder", "")}
+        choice["excerpt"] = int(raw_excerpt) if raw_excerpt else None
+        keep, keep_coder = parse_keep(project, choice, coders)
         agreement_reconcile(
             user=request.user,
             document=document,
@@ -142,6 +145,7 @@ def _reconcile(request: AuthedRequest, project: Project) -> HttpResponse:
             action=action,
             version=post.get("version") or None,
             keep=keep,
+            keep_coder=keep_coder,
             coders=coders,
         )
     except StaleReconcile:

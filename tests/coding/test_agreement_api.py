@@ -1,10 +1,12 @@
 """Agreement API and reconciliation (issue 7): figures, strata, disputed passages, 400s, 409s."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from coding.agreement.services import agreement_reconcile
 from coding.models import AgreementDecision, Excerpt
 from observations.models import Document, Sentence
 from research.models import Segment, Segmentation
@@ -144,6 +146,7 @@ def _reconcile(study, passage, user=None, **extra):
         "coders": "ana,ben",
         **extra,
     }
+    data = {k: v for k, v in data.items() if v is not None}  # None: leave the field out
     client = client_for(user or study.owner)
     return client.post(_url(study, "api:analysis-agreement-reconcile"), data, format="json")
 
@@ -200,6 +203,84 @@ def test_keep_needs_an_excerpt_of_the_passage(study):
     response = _reconcile(study, passage, action="keep")
     assert response.status_code == 400
     assert "excerpt" in response.json()["errors"][0]["field"]
+
+
+def test_keep_a_coder_keeps_their_version_and_deletes_the_others_there(study):
+    passage = _passage(study)
+    response = _reconcile(study, passage, action="keep", coder="ben")
+    assert response.status_code == 201, response.json()
+    starts = Excerpt.objects.filter(code=study.pain).values_list("coder__username", "start", "end")
+    assert sorted(starts) == [("ben", 0, 10), ("ben", 51, 68)]
+    decision = AgreementDecision.objects.get()
+    assert decision.action == "keep"
+    assert [e["coder"] for e in decision.after] == ["ben"]
+    assert len(decision.before) == 2
+
+
+def test_keep_a_coder_who_did_not_apply_the_code_removes_it_from_the_passage(study):
+    # ana did not code 51-68 with Pain, ben did: "ana was right, the code does not apply".
+    passage = _passage(study, start=51)
+    assert [c["coder"] for c in passage["coders"] if not c["excerpts"]] == ["ana"]
+    response = _reconcile(study, passage, action="keep", coder="ana")
+    assert response.status_code == 201, response.json()
+    assert not Excerpt.objects.filter(code=study.pain, start__lt=68, end__gt=51).exists()
+    assert Excerpt.objects.filter(code=study.pain).count() == 2
+    decision = AgreementDecision.objects.get()
+    assert [e["coder"] for e in decision.before] == ["ben"]
+    assert decision.after == []
+    assert response.json()["after"] == []
+    assert [d["start"] for d in _reconcile_list(study)] == [0]
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"action": "keep", "coder": "ana", "excerpt": "ANA"}, "coder"),
+        ({"action": "keep", "coder": "nobody"}, "coder"),
+        ({"action": "keep", "coder": "OWNER"}, "coder"),  # a member, not a compared coder
+        ({"action": "merge", "coder": "ana"}, "coder"),
+        ({"action": "keep"}, "excerpt"),
+    ],
+)
+def test_keep_takes_exactly_one_of_excerpt_and_a_compared_coder(study, extra, field):
+    passage = _passage(study)
+    ana_excerpt = passage["coders"][0]["excerpts"][0]["id"]
+    fill = {"ANA": ana_excerpt, "OWNER": study.owner.username}
+    extra = {k: fill.get(v, v) for k, v in extra.items()}
+    response = _reconcile(study, passage, **extra)
+    assert response.status_code == 400
+    assert field in [e["field"] for e in response.json()["errors"]]
+    assert Excerpt.objects.filter(code=study.pain).count() == 3
+    assert not AgreementDecision.objects.exists()
+
+
+def test_keep_a_coder_without_compared_coders_takes_anyone_who_coded_here(study):
+    passage = _passage(study)
+    response = _reconcile(study, passage, action="keep", coder="ana", coders=None)
+    assert response.status_code == 201, response.json()
+    assert not Excerpt.objects.filter(coder=study.ben, start=0).exists()
+    response = _reconcile(study, _passage(study, 51), action="keep", coder="zed", coders=None)
+    assert response.status_code == 400
+    assert "coder" in [e["field"] for e in response.json()["errors"]]
+
+
+def test_service_keep_coder_must_be_compared_and_not_given_with_an_excerpt(study):
+    args = {"user": study.owner, "document": study.doc, "code": study.pain, "start": 0, "end": 17}
+    ana_excerpt = Excerpt.objects.get(coder=study.ana)
+    with pytest.raises(ValidationError) as both:
+        agreement_reconcile(**args, action="keep", keep=ana_excerpt, keep_coder=study.ana)
+    assert "coder" in both.value.message_dict
+    with pytest.raises(ValidationError) as stranger:
+        agreement_reconcile(
+            **args, action="keep", keep_coder=study.owner, coders=[study.ana, study.ben]
+        )
+    assert "coder" in stranger.value.message_dict
+    assert Excerpt.objects.count() == 3
+    decision = agreement_reconcile(
+        **args, action="keep", keep_coder=study.ana, coders=[study.ana, study.ben]
+    )
+    assert [e["coder"] for e in decision.after] == ["ana"]
+    assert not Excerpt.objects.filter(coder=study.ben, start=0).exists()
 
 
 def test_another_projects_code_in_a_reconcile_is_a_404(study):

@@ -317,3 +317,24 @@ def test_code_descriptions_written_by_verbatim_fill_the_notes_again(team):
         "any price",
         "too dear",
     )
+
+
+def test_a_note_whose_file_is_missing_is_reported_once_with_what_became_of_it(team):
+    qda = QdaProject(name="x")
+    qda.notes = [
+        QdaNote(guid="n1", name="Lost", missing_path="internal://lost.txt"),
+        QdaNote(guid="n2", name="Half", text="Its description.", missing_path="notes/half.txt"),
+        QdaNote(guid="n3", name="Blank", text="  "),
+    ]
+
+    report = import_qda(team.project, qda, user=team.researcher)
+
+    assert report.not_carried == [
+        "1 empty note(s) were not imported.",
+        "1 note(s) were not imported: their text file is not in the archive (internal://lost.txt).",
+        "1 note(s) kept only their description: their text file is not in the archive "
+        "(notes/half.txt).",
+    ]
+    assert list(Memo.objects.filter(project=team.project).values_list("title", "text")) == [
+        ("Half", "Its description.")
+    ]
