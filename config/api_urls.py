@@ -1,7 +1,6 @@
 """Routes of the public REST API (`/api/v1/`), as listed in the shared API.md."""
 
 from django.urls import path
-from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import SimpleRouter
 
 from coding.agreement.api import AgreementView, ReconcileView
@@ -30,6 +29,7 @@ from observations.pii_api import (
     PiiKeyViewSet,
     PiiKnownNameViewSet,
 )
+from research.api.auth_token import obtain_auth_token
 from research.api.base import scoped_routes
 from research.api.segmentations import (
     ParticipantSegmentViewSet,

@@ -65,7 +65,7 @@ def test_manager_drills_from_a_cell_to_the_excerpt_in_the_workspace(
     excerpt = Excerpt.objects.get(pk=int(href.rsplit("=", 1)[1]))
     assert excerpt.code_id == study.codes["Billing shock"].pk
     first.get_by_role("link", name="Open in workspace").click()
-    page.wait_for_function("window.workspaceReady === true")
+    page.wait_for_function("() => window.workspaceReady === true")
     target = page.locator(".ws-hl--target")
     expect(target).to_have_count(1)
     expect(target).to_be_focused()
@@ -84,7 +84,7 @@ def test_workspace_says_so_when_the_requested_excerpt_is_gone(team, live_server,
     login(page, "manager1")
     url = reverse("frontend:document-code", args=[team.project.slug, document])
     page.goto(f"{live_server.url}{url}?excerpt={excerpt.pk or 999999}")
-    page.wait_for_function("window.workspaceReady === true")
+    page.wait_for_function("() => window.workspaceReady === true")
     expect(page.locator("#ws-error")).to_contain_text("no longer in this document")
     expect(page.locator(".ws-hl--target")).to_have_count(0)
 
@@ -95,7 +95,7 @@ def test_markfor_finds_the_highlight_of_an_excerpt(team, live_server, page: Page
     login(page, "manager1")
     url = reverse("frontend:document-code", args=[team.project.slug, excerpt.document_id])
     page.goto(live_server.url + url)
-    page.wait_for_function("window.workspaceReady === true")
+    page.wait_for_function("() => window.workspaceReady === true")
     found = page.evaluate(
         """async ([id]) => {
           const mod = await import("/static/frontend/workspace.js");

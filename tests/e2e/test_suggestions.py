@@ -66,7 +66,7 @@ def _queue(team):
 
 def _open_queue(page: Page, live_server, team) -> None:
     page.goto(live_server.url + reverse("frontend:suggestions", args=[team.project.slug]))
-    page.wait_for_function("window.suggestionsReady === true")
+    page.wait_for_function("() => window.suggestionsReady === true")
 
 
 def test_coder_accepts_and_rejects_with_keys_uncertain_first(team, live_server, page: Page, login):
@@ -75,7 +75,7 @@ def test_coder_accepts_and_rejects_with_keys_uncertain_first(team, live_server, 
     login(page, "coder1")
     page.goto(live_server.url + reverse("frontend:project-home", args=[team.project.slug]))
     page.get_by_role("link", name="Suggestions").click()
-    page.wait_for_function("window.suggestionsReady === true")
+    page.wait_for_function("() => window.suggestionsReady === true")
 
     card = page.locator("#sg-card")
     # The least certain first: the model's 52% guess.
@@ -127,7 +127,7 @@ def test_coder_accepts_and_rejects_with_keys_uncertain_first(team, live_server, 
     expect(page.locator("#sg-count-pending")).to_have_text("0")
     # After a reload, the figures say how often coders accepted each source.
     page.reload()
-    page.wait_for_function("window.suggestionsReady === true")
+    page.wait_for_function("() => window.suggestionsReady === true")
     quality = page.locator(".sg-quality")
     expect(quality).to_contain_text("coders accepted 1 of 2 (50%)")
     expect(quality).to_contain_text("coders accepted 0 of 1 (0%)")
@@ -227,7 +227,7 @@ def test_find_similar_suggests_the_listed_passages_for_review_once(
     assert made.count() == listed
 
     status.get_by_role("link", name="Review them").click()
-    page.wait_for_function("window.suggestionsReady === true")
+    page.wait_for_function("() => window.suggestionsReady === true")
     expect(page.locator("#sg-filter-method")).to_have_value("similar")
     expect(page.locator("#sg-card-method")).to_have_text("Similar to a coded passage")
     expect(page.locator("#sg-card-code")).to_contain_text("Billing")
@@ -271,7 +271,7 @@ def test_coder_trains_the_assistant_from_the_empty_queue(
     assert pending > 0
     expect(page.locator("#sg-count-pending")).to_have_text(str(pending))
     page.reload()
-    page.wait_for_function("window.suggestionsReady === true")
+    page.wait_for_function("() => window.suggestionsReady === true")
     figures = page.locator(".sg-quality table").last
     expect(figures).to_contain_text("Billing")
     page.screenshot(path=str(ARTIFACTS / "suggestions-trained.png"), full_page=True)

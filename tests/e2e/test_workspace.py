@@ -44,7 +44,7 @@ def transcript(project, lines: list[str]) -> Document:
 def open_workspace(page: Page, live_server, document: Document) -> None:
     url = reverse("frontend:document-code", args=[document.project.slug, document.pk])
     page.goto(live_server.url + url)
-    page.wait_for_function("window.workspaceReady === true")
+    page.wait_for_function("() => window.workspaceReady === true")
 
 
 def select_words(page: Page, words: str) -> None:
@@ -91,7 +91,7 @@ def test_coder_applies_code_with_keyboard_and_sees_it_after_reload(
     assert (excerpt.code.name, excerpt.coder.username) == ("Billing surprise", "coder1")
 
     page.reload()
-    page.wait_for_function("window.workspaceReady === true")
+    page.wait_for_function("() => window.workspaceReady === true")
     mark = page.locator("mark.ws-hl")
     expect(mark).to_have_text("roaming charges")
     expect(mark).to_have_attribute("title", "Billing surprise (coder1)")
@@ -299,7 +299,7 @@ def test_coder_adds_document_memo_from_memos_panel(team, live_server, page: Page
     memo = Memo.objects.get(document=document)
     assert (memo.title, memo.author.username) == ("Roaming", "coder1")
     page.reload()
-    page.wait_for_function("window.workspaceReady === true")
+    page.wait_for_function("() => window.workspaceReady === true")
     expect(page.locator("#ws-memo-list")).to_contain_text("Roaming · coder1")
 
 

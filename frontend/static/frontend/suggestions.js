@@ -372,6 +372,8 @@ function start() {
   state.codes = new Map(codes.map((c) => [c.id, c]));
   for (const key of ["pending", "accepted", "rejected"]) state.counts[key] = Number($(`sg-count-${key}`).textContent) || 0;
   document.addEventListener("keydown", onKey);
+  // Filters apply on change; no inline onsubmit, as the Content-Security-Policy forbids it.
+  $("sg-filters").addEventListener("submit", (ev) => ev.preventDefault());
   if ($("sg-accept")) $("sg-accept").addEventListener("click", () => decide("accepted"));
   if ($("sg-reject")) $("sg-reject").addEventListener("click", () => decide("rejected"));
   $("sg-prev").addEventListener("click", () => move(-1));

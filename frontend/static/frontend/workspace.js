@@ -1043,6 +1043,9 @@ async function start() {
     const memoForm = $("ws-memo-form");
     if (memoForm) memoForm.addEventListener("submit", addMemo);
   }
+  // Filters apply as they change; Enter in one must not submit (reload) the page. Here, not in an
+  // onsubmit attribute, because the Content-Security-Policy allows no inline script.
+  document.querySelector(".ws-toolbar").addEventListener("submit", (ev) => ev.preventDefault());
   focusRequested();
   window.workspaceReadyAt = performance.now();
   window.workspaceReady = true;
