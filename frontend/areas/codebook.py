@@ -26,6 +26,7 @@ from coding.selectors import code_list, codebook_history, excerpt_list
 from frontend.areas.codebook_patterns import pattern_rows, posted_patterns, rule_messages
 from frontend.views import AuthedRequest
 from observations.services.imports import ImportValidationError
+from research.concurrency import VersionConflict, parse_version
 from research.permissions import ProjectAccess, access_object, access_project
 from research.roles import Capability
 
@@ -102,6 +103,21 @@ def _history(access: ProjectAccess) -> list[CodebookChange]:
     return list(codebook_history(project=access.project)[:HISTORY_LIMIT])
 
 
+def _edit_values(code: Code, form_values: Any) -> dict[str, str]:
+    """What the edit form shows: the code as stored, or what the user typed when their save was
+    refused (a bad value, or someone else's edit in between), so nothing typed is lost."""
+    typed = form_values if form_values and form_values.get("action") == "update" else {}
+    return {name: typed.get(name, getattr(code, name)) for name in TEXT_FIELDS}
+
+
+def _posted_version(request: AuthedRequest) -> int | None:
+    """The code version the form was rendered with; None for a form without one (old tabs)."""
+    raw = request.POST.get("version", "")
+    if raw and parse_version(raw) is None:
+        raise ValidationError({"version": "The form's version is not a whole number: reload."})
+    return parse_version(raw) if raw else None
+
+
 def _context(
     request: AuthedRequest, access: ProjectAccess, selected_id: object, **extra: Any
 ) -> dict[str, Any]:
@@ -122,6 +138,7 @@ def _context(
             "preview_url", reverse("frontend:codebook-patterns-preview", args=[slug, pk])
         )
         extra["pattern_rows"] = pattern_rows(selected.code, extra.get("form_values"))
+        extra["edit_values"] = _edit_values(selected.code, extra.get("form_values"))
     history = _history(access)
     latest = next((change for change in history if change.undone_at is None), None)
     context: dict[str, Any] = {
@@ -186,7 +203,11 @@ def _done(
 
 
 def _failed(
-    request: AuthedRequest, access: ProjectAccess, exc: ValidationError, selected_id: object
+    request: AuthedRequest,
+    access: ProjectAccess,
+    exc: ValidationError,
+    selected_id: object,
+    status: int = 400,
 ) -> HttpResponse:
     """Show a service's refusal: beside its field when there is one, else above the panel.
     A 400 without htmx; htmx swaps only successful answers, so it gets a 200."""
@@ -200,7 +221,7 @@ def _failed(
         request,
         access,
         selected_id,
-        status=400,
+        status=status,
         error=error,
         field_errors=field_errors,
         form_values=request.POST,
@@ -235,11 +256,16 @@ def _code_action(
     action = request.POST.get("action", "")
     name = code.name
     user = request.user
+    expected = _posted_version(request)
     if action == "update":
-        services.code_update(code=code, user=user, **_code_fields(request))
+        services.code_update(
+            code=code, user=user, expected_version=expected, **_code_fields(request)
+        )
         return f"Saved “{code.name}”.", code
     if action == "patterns":
-        services.code_update(code=code, user=user, patterns=posted_patterns(request))
+        services.code_update(
+            code=code, user=user, expected_version=expected, patterns=posted_patterns(request)
+        )
         count = len(code.patterns)
         return f"Saved {count} pattern rule{'s' if count != 1 else ''} of “{code.name}”.", code
     if action == "move":
@@ -255,7 +281,7 @@ def _code_action(
         return f"“{name}” is available for coding again.", code
     if action == "delete":
         parent = code.parent
-        services.code_delete(code=code, user=user)
+        services.code_delete(code=code, user=user, expected_version=expected)
         return f"Deleted “{name}”.", parent
     raise ValidationError({"action": "Choose what to do with this code."})
 
@@ -270,6 +296,15 @@ def codebook_code(request: AuthedRequest, slug: str, code_id: int) -> HttpRespon
         notice, shown = _code_action(access, request, code)
     except ValidationError as exc:
         return _failed(request, access, exc, code_id)
+    except VersionConflict:
+        # Someone saved this code after the form was drawn: show the code as it is now, keep
+        # what this user typed in the form, and let them save again on purpose.
+        conflict = ValidationError(
+            f"Someone else changed “{code.name}” since you opened it; nothing was saved. "
+            "The code below is as it is now, with what you typed kept in the form: "
+            "compare, then save again to replace their change."
+        )
+        return _failed(request, access, conflict, code_id, status=409)
     return _done(request, access, notice, shown)
 
 

@@ -5,6 +5,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from coding import services
 from coding.models import Code, CodebookChange, Excerpt
 from tests.factories import CodeFactory, DocumentFactory, ExcerptFactory
 
@@ -324,3 +325,48 @@ def test_undo_walks_back_in_turn_when_the_latest_change_is_already_undone(team, 
     child.refresh_from_db()
     assert f'name="change" value="{rename.pk}"' in html
     assert (child.name, child.is_archived) == ("Fees feel hidden", False)
+
+
+def test_stale_edit_is_refused_with_the_current_code_and_the_typed_text_kept(team, client_as):
+    """Two researchers edit one code: the second save, drawn before the first, gets a 409 that
+    shows the code as it is now and keeps what they typed; saving again replaces it on purpose."""
+    _, child, _ = _tree(team)
+    page = client_as(team.researcher).get(_page(team), {"code": child.pk}).content.decode()
+    assert f'name="version" value="{child.version}"' in page
+    drawn = child.version
+    # The other researcher saves in between:
+    services.code_update(code=Code.objects.get(pk=child.pk), description="Theirs.")
+    typed = {
+        "action": "update",
+        "version": str(drawn),
+        "name": "Fees feel hidden",
+        "color": "#7a4ea3",
+        "description": "Mine, typed for ten minutes.",
+    }
+
+    refused = client_as(team.researcher).post(_code_url(team, child), typed)
+
+    html = refused.content.decode()
+    child.refresh_from_db()
+    assert refused.status_code == 409
+    assert child.description == "Theirs."  # nothing of the stale save was written
+    assert "Someone else changed" in html
+    assert "Mine, typed for ten minutes." in html  # the typed text is still in the form
+    assert f'name="version" value="{child.version}"' in html  # ready to save again on purpose
+    saved = client_as(team.researcher).post(
+        _code_url(team, child), {**typed, "version": str(child.version)}
+    )
+    child.refresh_from_db()
+    assert saved.status_code == 302
+    assert child.description == "Mine, typed for ten minutes."
+
+
+def test_delete_with_a_stale_version_is_refused(team, client_as):
+    _, _, other = _tree(team)
+    drawn = other.version
+    services.code_update(code=Code.objects.get(pk=other.pk), description="Now defined.")
+    response = client_as(team.researcher).post(
+        _code_url(team, other), {"action": "delete", "version": str(drawn)}
+    )
+    assert response.status_code == 409
+    assert Code.objects.filter(pk=other.pk).exists()
