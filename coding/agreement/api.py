@@ -40,11 +40,13 @@ def _list(value: str) -> list[str]:
 
 
 def parse_coders(project: Project, raw: str, parameter: str = "coders") -> list[User]:
-    """Users by username, in the order given: at least two, each one who coded in the project."""
+    """Users by username, in the order given: at least two, each one who coded in the project or
+    is a member of it (a coder whose excerpts were all reconciled away still counts: their
+    silence is part of the comparison)."""
     names = list(dict.fromkeys(_list(raw)))
     if len(names) < 2:
         raise _bad(parameter, "Name at least two coders (usernames, comma-separated).")
-    found = {u.username: u for u in selectors.coders_list(project).filter(username__in=names)}
+    found = {u.username: u for u in selectors.comparable_coders(project, names)}
     unknown = [n for n in names if n not in found]
     if unknown:
         raise _bad(parameter, f"No coder {', '.join(map(repr, unknown))} has coded here.")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Length
 
 from coding.agreement import metrics, units
@@ -53,6 +53,15 @@ class _Docs:
 def coders_list(project: Project) -> QuerySet[User]:
     """Users who have coded at least one excerpt in the project, by username. One query."""
     return User.objects.filter(excerpts__project=project).distinct().order_by("username")
+
+
+def comparable_coders(project: Project, usernames: list[str]) -> QuerySet[User]:
+    """Of `usernames`, the users who coded in the project or are members of it. One query."""
+    return (
+        User.objects.filter(username__in=usernames)
+        .filter(Q(excerpts__project=project) | Q(memberships__project=project))
+        .distinct()
+    )
 
 
 def decision_list(*, project: Project, limit: int = 50) -> list[AgreementDecision]:

@@ -122,6 +122,20 @@ def agreement_page(request: AuthedRequest, slug: str) -> HttpResponse:
     )
 
 
+def _reason(exc: Exception) -> str:
+    """A refusal in words, without the dict and list syntax the validation errors carry."""
+    detail: Any = getattr(exc, "detail", None) or getattr(exc, "message_dict", None)
+    if isinstance(detail, dict):
+        parts = []
+        for messages_ in detail.values():
+            items = messages_ if isinstance(messages_, list) else [messages_]
+            parts.extend(str(item) for item in items)
+        return " ".join(parts)
+    if isinstance(exc, ValueError) and not isinstance(exc, ValidationError):
+        return "the passage's start and end must be whole numbers."
+    return " ".join(getattr(exc, "messages", [str(exc)]))
+
+
 def _reconcile(request: AuthedRequest, project: Project) -> HttpResponse:
     post = request.POST
     back = reverse("frontend:agreement", kwargs={"slug": project.slug})
@@ -153,7 +167,7 @@ def _reconcile(request: AuthedRequest, project: Project) -> HttpResponse:
     except Http404:
         messages.error(request, "That passage, code or excerpt is not in this project.")
     except (ValidationError, serializers.ValidationError, ValueError) as exc:
-        messages.error(request, f"Could not reconcile: {exc}")
+        messages.error(request, f"Could not reconcile: {_reason(exc)}")
     else:
         messages.success(request, f"Reconciled a passage of {code.name!r} in {document.title!r}.")
     return redirect(back)

@@ -61,3 +61,36 @@ def test_a_coder_who_cannot_reconcile_sees_no_buttons(study):  # noqa: F811
     html = client_for(study.ana).get(_url(study), {"coder": ["ana", "ben"]}).content.decode()
     assert "Disagreements" in html
     assert _keep_buttons(html) == []
+
+
+def test_a_coder_whose_excerpts_were_all_reconciled_away_is_still_compared(study):  # noqa: F811
+    # "Keep ana's" everywhere removed every excerpt ben made: ben is still one of the coders.
+    Excerpt.objects.filter(coder=study.ben).delete()
+    client = client_for(study.owner)
+    api = reverse("api:analysis-agreement", kwargs={"slug": study.project.slug})
+    body = client.get(api, {"coders": "ana,ben", "document": study.doc.pk}).json()
+    (row,) = body["codes"]
+    assert row["percent"] == 100 * 51 / 68  # ana's 17 characters against ben's silence
+    page = client.get(_url(study), {"coder": ["ana", "ben"], "document": study.doc.pk})
+    assert page.context["report"] is not None
+    assert "has coded here" not in page.content.decode()
+
+
+def test_a_refused_reconcile_reads_in_words(study):  # noqa: F811
+    client = client_for(study.owner)
+    response = client.post(
+        _url(study),
+        {
+            "code": study.pain.pk,
+            "document": study.doc.pk,
+            "start": 51,
+            "end": 68,
+            "action": "keep",
+            "coders": "ana,ben",
+            "coder": "nobody",
+        },
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Could not reconcile: " in html
+    assert "{" not in html.split("Could not reconcile: ")[1].split("<")[0]  # no dict syntax
