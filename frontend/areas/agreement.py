@@ -126,7 +126,7 @@ def _reason(exc: Exception) -> str:
     """A refusal in words, without the dict and list syntax the validation errors carry."""
     detail: Any = getattr(exc, "detail", None) or getattr(exc, "message_dict", None)
     if isinstance(detail, dict):
-        parts = []
+        parts: list[str] = []
         for messages_ in detail.values():
             items = messages_ if isinstance(messages_, list) else [messages_]
             parts.extend(str(item) for item in items)
