@@ -99,8 +99,12 @@ class CodebookCodeViewSet(ProjectScopedViewSet):
 
 
 class CodebookChangeSerializer(serializers.ModelSerializer[CodebookChange]):
-    user = serializers.SlugRelatedField[User](slug_field="username", read_only=True)
-    undone_by = serializers.SlugRelatedField[User](slug_field="username", read_only=True)
+    user = serializers.SlugRelatedField[User](
+        slug_field="username", read_only=True, allow_null=True
+    )
+    undone_by = serializers.SlugRelatedField[User](
+        slug_field="username", read_only=True, allow_null=True
+    )
     undone = serializers.SerializerMethodField()
 
     def get_undone(self, change: CodebookChange) -> bool:

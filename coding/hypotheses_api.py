@@ -54,7 +54,9 @@ class HypothesisSerializer(serializers.ModelSerializer[Hypothesis]):
         lambda p: p.segmentations.all(), help_text="The snapshot the segment or metric is from."
     )
     code_name = serializers.CharField(source="code.name", read_only=True, default=None)
-    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, default=None, allow_null=True
+    )
     latest = EvaluationSerializer(read_only=True)
     summary = serializers.SerializerMethodField()
 

@@ -36,6 +36,7 @@ from rest_framework.response import Response
 from coding.models import Suggester, Suggestion
 from coding.suggest import selectors, services
 from research.api.base import ProjectRelatedField, ProjectScopedViewSet, request_user
+from research.api.schema_errors import ObjectSchema
 from research.api.serializers import job_payload
 from research.models import Job
 from research.permissions import access_object
@@ -48,7 +49,9 @@ MAX_PREDICT_CHARS = 20_000
 class SuggestionSerializer(serializers.ModelSerializer[Suggestion]):
     document_title = serializers.CharField(read_only=True)
     code_name = serializers.CharField(read_only=True)
-    decided_by = serializers.CharField(source="decided_by_name", read_only=True, default=None)
+    decided_by = serializers.CharField(
+        source="decided_by_name", read_only=True, default=None, allow_null=True
+    )
     context_before = serializers.SerializerMethodField()
     context_after = serializers.SerializerMethodField()
     threshold = serializers.FloatField(
@@ -140,6 +143,7 @@ class StatsViewSet(ProjectScopedViewSet):
 
     serializer_class = serializers.Serializer
     queryset = Suggestion.objects.none()  # for the schema only
+    schema = ObjectSchema()
 
     @extend_schema(
         responses=inline_serializer(

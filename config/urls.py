@@ -19,3 +19,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("frontend.urls")),
 ]
+
+# Unmatched URLs under /api/ answer in the API's JSON error shape; others get the 404 page.
+handler404 = "research.api.errors.not_found"

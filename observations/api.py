@@ -31,6 +31,7 @@ from research.api.base import (
     ServiceViewSet,
     request_user,
 )
+from research.api.schema_errors import ObjectSchema
 from research.api.serializers import job_payload
 from research.api.versioning import VersionedWritesMixin, versioned_write
 from research.audit import OBJECT_DOCUMENT, audit_record
@@ -71,7 +72,9 @@ class SessionSerializer(serializers.ModelSerializer[ObservationSession]):
 
 class NoteSerializer(serializers.ModelSerializer[FieldNote]):
     participant = ProjectRelatedField(_participants, required=False, allow_null=True)
-    author = serializers.SlugRelatedField[User](slug_field="username", read_only=True)
+    author = serializers.SlugRelatedField[User](
+        slug_field="username", read_only=True, allow_null=True
+    )
     client_id = serializers.UUIDField(
         write_only=True,
         required=False,
@@ -478,6 +481,7 @@ class SearchView(ProjectScopedViewSet):
     queryset = Document.objects.none()  # for the schema only; the search starts from the project
     pagination_class = None
     filter_backends: list[Any] = []
+    schema = ObjectSchema()
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, required=True, description='Words, "phrases"')],

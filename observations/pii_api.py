@@ -30,8 +30,12 @@ class PiiCandidateSerializer(serializers.ModelSerializer[PiiCandidate]):
     )
     before = serializers.CharField(read_only=True, help_text="Up to 60 characters before.")
     after = serializers.CharField(read_only=True, help_text="Up to 60 characters after.")
-    pseudonym = serializers.CharField(source="key.pseudonym", read_only=True, default=None)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
+    pseudonym = serializers.CharField(
+        source="key.pseudonym", read_only=True, default=None, allow_null=True
+    )
+    decided_by = serializers.SlugRelatedField(  # type: ignore[var-annotated]
+        slug_field="username", read_only=True, allow_null=True
+    )
     status = serializers.ChoiceField(
         choices=[
             PiiCandidate.Status.PENDING,
@@ -161,9 +165,13 @@ class PiiKeyViewSet(mixins.ListModelMixin, ProjectScopedViewSet):
         return response
 
 
+# The largest id a BigAutoField holds: a larger one would overflow the database driver (a 500).
+MAX_ID = 2**63 - 1
+
+
 class PiiApplySerializer(serializers.Serializer[Any]):
     documents = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         required=False,
         help_text="Only these documents; all documents with accepted candidates if omitted.",
     )

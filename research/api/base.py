@@ -8,16 +8,42 @@ starts from the accessed project, so ids from other projects are 404s.
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from django.conf import settings
 from django.db import models
 from django.urls import URLPattern, path
-from rest_framework import mixins, serializers, viewsets
-from rest_framework.exceptions import MethodNotAllowed, NotAuthenticated
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.exceptions import APIException, MethodNotAllowed, NotAuthenticated
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 
 from research.models import Project, User
 from research.permissions import ProjectAccess, access_object, access_project
 from research.roles import Capability
+
+
+class RequestTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request is too large."
+
+
+def max_request_bytes() -> int:
+    """The largest body a project route reads: the largest file any route takes (a segmentation
+    snapshot, ten times VERBATIM_MAX_UPLOAD_BYTES) and 1 MB for the form around it."""
+    return int(settings.VERBATIM_MAX_UPLOAD_BYTES) * 10 + 1024 * 1024
+
+
+def check_declared_size(request: Request) -> None:
+    """Raise RequestTooLarge (413) when the request declares a body over the limit, before a
+    byte of it is read or spooled to disk."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    limit = max_request_bytes()
+    if declared > limit:
+        raise RequestTooLarge(
+            f"The request declares {declared:,} bytes (Content-Length); the limit is {limit:,}."
+        )
 
 
 class ProjectScopedViewSet(viewsets.GenericViewSet):
@@ -33,6 +59,7 @@ class ProjectScopedViewSet(viewsets.GenericViewSet):
     project: Project
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        check_declared_size(request)
         super().initial(request, *args, **kwargs)
         method = (request.method or "").lower()
         if method not in self.action_map and method not in ("head", "options"):

@@ -9,8 +9,10 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError, RestrictedError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -77,4 +79,24 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         response.status_code = status.HTTP_400_BAD_REQUEST
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = {"detail": str(response.data["detail"]), "errors": []}
+    _answer_in_json(context.get("request"))
     return response
+
+
+def _answer_in_json(request: Any) -> None:
+    """An error is JSON even when `?format=csv|xlsx|qdpx` chose a download renderer: otherwise
+    its JSON body would go out labelled as a spreadsheet or an archive."""
+    renderer = getattr(request, "accepted_renderer", None)
+    # No renderer yet: negotiation itself failed (an unknown ?format=), and DRF would otherwise
+    # pick the view's first renderer, a download one for the export views.
+    if renderer is None or renderer.format not in ("json", "api"):
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The site's 404 handler (config.urls.handler404): a URL under /api/ that matches no route
+    (a slug with characters a slug cannot hold, say) gets the API's JSON error, not the page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found.", "errors": []}, status=404)
+    return page_not_found(request, exception)

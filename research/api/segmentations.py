@@ -26,6 +26,7 @@ from research.services_segmentation import (
 )
 
 _ANY = serializers.DictField()
+_MATCHES = ("matched", "unmatched", "ambiguous")
 
 
 class SegmentationSerializer(serializers.ModelSerializer[Segmentation]):
@@ -134,6 +135,7 @@ class SegmentationDetailViewSet(ProjectScopedViewSet):
     """Read-only views of one snapshot: its segments, the match report, a comparison."""
 
     serializer_class = SegmentationSerializer
+    pagination_class = None  # segments, match and compare answer whole, unpaginated
 
     def scoped_queryset(self) -> Any:
         return self.project.segmentations.all()
@@ -146,7 +148,14 @@ class SegmentationDetailViewSet(ProjectScopedViewSet):
     def segments(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(segment_summaries(segmentation=self.get_object()))
 
-    @extend_schema(responses={200: inline_serializer("SegmentationMatch", {"matched": _ANY})})
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "SegmentationMatch",
+                {name: serializers.ListField(child=serializers.DictField()) for name in _MATCHES},
+            )
+        }
+    )
     def match(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(
             participant_match_report(project=self.project, segmentation=self.get_object())

@@ -9,7 +9,7 @@ in between, but it may write over changes made since the client read the object.
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,17 +26,19 @@ IF_MATCH = OpenApiParameter(
         "given (here or as `version` in the body) a newer stored version answers 409."
     ),
 )
-CONFLICT = OpenApiResponse(
-    description=(
-        'The object changed since you loaded it: `{"detail", "errors": [], "current": {...}}` '
-        "with `current` as the detail GET returns it. Reload, redo the edit and send again."
-    )
+CONFLICT_DESCRIPTION = (
+    'The object changed since you loaded it: `{"detail", "errors": [], "current": {...}}` '
+    "with `current` as the detail GET returns it. Reload, redo the edit and send again."
 )
 
 
 def versioned_write(**kwargs: Any) -> Any:
-    """`extend_schema` for a PATCH or DELETE that takes `If-Match` and may answer 409."""
-    return extend_schema(parameters=[IF_MATCH], responses={409: CONFLICT}, **kwargs)
+    """`extend_schema` for a PATCH or DELETE that takes `If-Match` and may answer 409.
+
+    It declares only the header: `responses=` here would replace the view's success answer too.
+    The 409 is documented for every operation taking `If-Match` (research.api.schema_errors).
+    """
+    return extend_schema(parameters=[IF_MATCH], **kwargs)
 
 
 def etag(version: int) -> str:
