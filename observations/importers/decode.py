@@ -38,6 +38,9 @@ _WESTERN = frozenset(
     "“”‘’„‚–—…€•·«»‹›¡¿©®™°£¥§¶\u00a0"
 )
 _MAX_ACCENTED = 0.3
+# Bytes that are not UTF-8 come back from `surrogateescape` as lone surrogates U+DC80..U+DCFF.
+_STRAY = re.compile("[\udc80-\udcff]+")
+_UTF8_NON_ASCII = re.compile("[\u0080-\udc7f\udd00-\U0010ffff]")
 
 
 def decode_text(filename: str, data: bytes, *, max_chars: int) -> str:
@@ -84,6 +87,9 @@ def _decode(filename: str, data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    mixed = _utf8_with_cp1252_bytes(data)
+    if mixed is not None:
+        return mixed
     best = from_bytes(data).best()
     if best is not None and best.coherence >= _SURE:
         return data.decode("cp1252") if "cp1252" in best.could_be_from_charset else str(best)
@@ -93,6 +99,22 @@ def _decode(filename: str, data: bytes) -> str:
     if best is None:
         raise ParseError(filename, BINARY)
     return str(best)
+
+
+def _utf8_with_cp1252_bytes(data: bytes) -> str | None:
+    """Mostly UTF-8 with a few Windows-1252 bytes pasted in (a file edited in two tools): each
+    valid UTF-8 sequence read as UTF-8, each stray byte as Windows-1252, so neither half turns
+    into mojibake. None when there is no multi-byte UTF-8 sequence (the file is simply not
+    UTF-8) or a stray byte has no Windows-1252 meaning."""
+    text = data.decode("utf-8", errors="surrogateescape")
+    if not _UTF8_NON_ASCII.search(text):
+        return None
+    try:
+        return _STRAY.sub(
+            lambda m: bytes(ord(c) - 0xDC00 for c in m.group()).decode("cp1252"), text
+        )
+    except UnicodeDecodeError:
+        return None
 
 
 def _plausible_cp1252(data: bytes) -> str | None:
