@@ -20,11 +20,18 @@ PENDING, ACCEPTED, REJECTED = (
 TEXT = "The fee was charged twice and the refund never came back to my card at all."
 
 
+def _unversioned(row: dict) -> dict:
+    return {k: v for k, v in row.items() if k != "version"}
+
+
 def state(project) -> dict:
-    """Every code, excerpt, memo link and suggestion of the project, field by field."""
+    """Every code, excerpt, memo link and suggestion of the project, field by field; not the
+    versions, which every write raises, undo included (tests/coding/test_versions.py)."""
+    codes = Code.objects.filter(project=project).values()
+    excerpts = Excerpt.objects.filter(project=project).values()
     return {
-        "codes": {c["id"]: c for c in Code.objects.filter(project=project).values()},
-        "excerpts": {e["id"]: e for e in Excerpt.objects.filter(project=project).values()},
+        "codes": {c["id"]: _unversioned(c) for c in codes},
+        "excerpts": {e["id"]: _unversioned(e) for e in excerpts},
         "memos": {m["id"]: m for m in Memo.objects.filter(project=project).values()},
         "suggestions": {s["id"]: s for s in Suggestion.objects.filter(project=project).values()},
     }
