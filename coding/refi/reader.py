@@ -157,7 +157,8 @@ def _value(
     for node in element:
         kind = local(node).removesuffix("Value")
         if kind in _TYPES.values():
-            text = (node.text or "").strip()
+            # TextValue is xsd:string: its spaces are the value's; typed values may be padded.
+            text = (node.text or "") if kind == "Text" else (node.text or "").strip()
             try:
                 return variable, _typed(kind, text)
             except (ValueError, InvalidOperation):

@@ -1,7 +1,9 @@
 """Suggestions through codebook operations: merge, split and delete keep them (decisions are
 training data), and undo brings every suggestion and excerpt link back exactly."""
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -20,7 +22,7 @@ PENDING, ACCEPTED, REJECTED = (
 TEXT = "The fee was charged twice and the refund never came back to my card at all."
 
 
-def _unversioned(row: dict) -> dict:
+def _unversioned(row: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != "version"}
 
 

@@ -214,6 +214,8 @@ def test_variable_values_are_typed() -> None:
         ("Float", "2.5", 2.5),
         ("Date", "2024-02-29", None),
         ("Integer", "x12", "x12"),
+        ("Text", " padded ", " padded "),  # xsd:string: its spaces are the value's own
+        ("Integer", " 7 ", 7),  # a typed value may be padded
     ]
     values = "".join(
         f'<Variable guid="{SELECTIONS[0][:-1]}{i}" name="v{i}" typeOfVariable="{kind}"/>'
@@ -234,7 +236,16 @@ def test_variable_values_are_typed() -> None:
     assert got[1] == 2.5
     assert str(got[2]) == "2024-02-29"
     assert got[3] == "x12"
-    assert [v.type for v in project.variables] == ["Boolean", "Float", "Date", "Integer"]
+    assert got[4] == " padded "
+    assert got[5] == 7
+    assert [v.type for v in project.variables] == [
+        "Boolean",
+        "Float",
+        "Date",
+        "Integer",
+        "Text",
+        "Integer",
+    ]
     assert any("'x12'" in line and "not a Integer" in line for line in project.not_carried)
 
 
