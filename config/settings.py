@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Pages whose work cannot be queued (broker down) answer 503 in words, not 500.
+    "frontend.middleware.QueueUnavailableMiddleware",
     # Last, as django-axes asks: it turns a lockout flagged during the view into its response.
     "axes.middleware.AxesMiddleware",
 ]
