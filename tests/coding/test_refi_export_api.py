@@ -80,7 +80,9 @@ def test_command_writes_qdc_when_codebook_is_asked(coded, tmp_path: Path):
     call_command(
         "export_qdpx", "--project", "onboarding-calls", "--codebook", str(target), stdout=StringIO()
     )
-    valid(_schema(CODEBOOK_XSD), target.read_bytes())
+    root = valid(_schema(CODEBOOK_XSD), target.read_bytes())
+    assert etree.QName(root).localname == "CodeBook"
+    assert root.findall(".//{urn:QDA-XML:codebook:1.0}Code")  # the project's codes are in it
 
 
 @pytest.mark.parametrize(

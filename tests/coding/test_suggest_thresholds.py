@@ -28,14 +28,18 @@ def test_tune_threshold_takes_the_f1_best_cut_halfway_to_the_next_lower_score() 
     scores = [0.9, 0.8, 0.5, 0.3, 0.1, 0.05]
     truth = [True, True, False, True, False, False]
     # F1 by cut: 0.9 -> 0.5, 0.8 -> 0.8, 0.5 -> 0.67, 0.3 -> 0.86 (best), 0.1 -> 0.75.
-    _assert_tuned(tune_threshold(scores, truth), 0.2)
+    found = tune_threshold(scores, truth)
+    assert found.tuned
+    assert found.value == pytest.approx(0.2)
 
 
 def test_tune_threshold_prefers_the_higher_cut_when_f1_ties() -> None:
     scores = [0.9, 0.8, 0.7, 0.6, 0.5, 0.3, 0.2, 0.15, 0.1]
     truth = [True, True, False, False, True, False, False, False, True]
     # Cuts at 0.8 (tp 2, fp 0) and at 0.5 (tp 3, fp 2) both give F1 = 2/3 with 4 positives.
-    _assert_tuned(tune_threshold(scores, truth), 0.75)
+    found = tune_threshold(scores, truth)
+    assert found.tuned
+    assert found.value == pytest.approx(0.75)
 
 
 def test_tune_threshold_keeps_the_lowest_score_when_everything_is_accepted() -> None:
