@@ -11,8 +11,8 @@ from tqdm import tqdm
 
 from coding.refi.importer import ImportReport, import_qda
 from coding.refi.upload import EXTENSIONS, check_upload, read_file
-from research.models import Project, User
-from research.roles import Capability, Role
+from research.commands import command_importer
+from research.models import Project
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
         project = Project.objects.filter(slug=options["project"]).first()
         if project is None:
             raise CommandError(f"No project with slug {options['project']!r}.")
-        user = _importer(project, options["user"])
+        user = command_importer(project, options["user"])
         path = Path(options["file"])
         if not path.is_file():
             raise CommandError(f"{path}: no such file.")
@@ -78,19 +78,3 @@ def summary(report: ImportReport) -> str:
         lines.append("Not carried over:")
         lines += [f"  - {line}" for line in report.not_carried]
     return "\n".join(lines)
-
-
-def _importer(project: Project, username: str | None) -> User:
-    members = User.objects.filter(memberships__project=project)
-    if username:
-        user = members.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"{username!r} is not a member of {project.slug}.")
-        role = Role(user.memberships.get(project=project).role)
-        if not role.can(Capability.IMPORT):
-            raise CommandError(f"{username} is a {role.label.lower()} and may not import.")
-        return user
-    owner = members.filter(memberships__role=Role.OWNER).order_by("pk").first()
-    if owner is None:
-        raise CommandError(f"{project.slug} has no owner; pass --user.")
-    return owner

@@ -17,8 +17,8 @@ from observations.services.imports import (
     UploadedFileLike,
     documents_import,
 )
+from research.commands import command_importer
 from research.models import Participant, Project, User
-from research.roles import Capability, Role
 
 
 class Command(BaseCommand):
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         project = Project.objects.filter(slug=options["project"]).first()
         if project is None:
             raise CommandError(f"No project with slug {options['project']!r}.")
-        user = _importer(project, options["user"])
+        user = command_importer(project, options["user"])
         participant = None
         if options["participant"]:
             participant = project.participants.filter(pseudonym=options["participant"]).first()
@@ -97,22 +97,6 @@ class Command(BaseCommand):
         finally:
             for bar in bars.values():
                 bar.close()
-
-
-def _importer(project: Project, username: str | None) -> User:
-    members = User.objects.filter(memberships__project=project)
-    if username:
-        user = members.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"{username!r} is not a member of {project.slug}.")
-        role = Role(user.memberships.get(project=project).role)
-        if not role.can(Capability.IMPORT):
-            raise CommandError(f"{username} is a {role.label.lower()} and may not import.")
-        return user
-    owner = members.filter(memberships__role=Role.OWNER).order_by("pk").first()
-    if owner is None:
-        raise CommandError(f"{project.slug} has no owner; pass --user.")
-    return owner
 
 
 def _expand(paths: list[str]) -> list[Path]:
