@@ -16,7 +16,6 @@ Every number comes from `coding.cooccurrence` (what a cell holds is its module n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -27,8 +26,8 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.views.decorators.http import require_safe
 
-from coding import analysis
 from coding import cooccurrence as cooc
+from frontend.areas.filter_form import evidence_filters
 from frontend.views import AuthedRequest
 from observations.models import Document
 from research.models import Project, User
@@ -67,14 +66,6 @@ class Choice:
         return out
 
 
-def _date(raw: str, label: str, errors: list[str]) -> date | None:
-    try:
-        return date.fromisoformat(raw.strip()) if raw.strip() else None
-    except ValueError:
-        errors.append(f"{label}: “{raw}” is not a date (use YYYY-MM-DD); it was ignored.")
-        return None
-
-
 def parse_choice(project: Project, query: QueryDict) -> Choice:
     """Read the form; bad values are reported and the defaults used."""
     errors: list[str] = []
@@ -86,18 +77,6 @@ def parse_choice(project: Project, query: QueryDict) -> Choice:
     if level not in LEVEL_LABELS:
         errors.append(f"Level “{level}” is unknown; showing codes.")
         level = "code"
-    sources = set()
-    for raw in query.getlist("source"):
-        for name in filter(None, (part.strip() for part in raw.split(","))):
-            if name in analysis.SOURCES:
-                sources.add(name)
-            else:
-                errors.append(f"Source type “{name}” is unknown; it was ignored.")
-    date_from = _date(query.get("date_from", ""), "From", errors)
-    date_to = _date(query.get("date_to", ""), "To", errors)
-    if date_from and date_to and date_from > date_to:
-        errors.append("The “from” date is after the “to” date; both were ignored.")
-        date_from = date_to = None
     coder = query.get("coder", "").strip()
     coders: frozenset[int] = frozenset()
     if coder:
@@ -107,12 +86,7 @@ def parse_choice(project: Project, query: QueryDict) -> Choice:
             coder = ""
         else:
             coders = frozenset({found})
-    filters = analysis.Filters(
-        sources=frozenset(sources),
-        customer_speech_only=query.get("customer_speech", "") in ("1", "on", "true"),
-        date_from=date_from,
-        date_to=date_to,
-    )
+    filters = evidence_filters(query, errors)
     options = cooc.Options(by=by, level=level, filters=filters, coders=coders)  # type: ignore[arg-type]
     return Choice(options, coder, errors)
 

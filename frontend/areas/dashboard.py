@@ -19,7 +19,6 @@ module only chooses what to show and how. Guarantees:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,6 +41,7 @@ from frontend.areas.dashboard_parts import (
     heatmap_rows,
     theme_cards,
 )
+from frontend.areas.filter_form import evidence_filters
 from frontend.views import AuthedRequest
 from observations.models import Document
 from research.models import Project, Segmentation
@@ -72,17 +72,6 @@ class Choice:
         return out
 
 
-def _parse_date(raw: str, label: str, errors: list[str]) -> date | None:
-    raw = raw.strip()
-    if not raw:
-        return None
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        errors.append(f"{label}: “{raw}” is not a date (use YYYY-MM-DD); it was ignored.")
-        return None
-
-
 def parse_choice(project: Project, query: QueryDict, snapshots: list[Segmentation]) -> Choice:
     """Read the filter form. Bad values are reported and replaced by the default; a snapshot id
     that is not one of this project's is a 404 (exactly like another project's object)."""
@@ -102,24 +91,7 @@ def parse_choice(project: Project, query: QueryDict, snapshots: list[Segmentatio
     if unit not in analysis.UNITS:
         errors.append(f"Unit “{unit}” is unknown; counting participants.")
         unit = "participant"
-    sources: set[str] = set()
-    for raw in query.getlist("source"):
-        for name in filter(None, (part.strip() for part in raw.split(","))):
-            if name in analysis.SOURCES:
-                sources.add(name)
-            else:
-                errors.append(f"Source type “{name}” is unknown; it was ignored.")
-    date_from = _parse_date(query.get("date_from", ""), "From", errors)
-    date_to = _parse_date(query.get("date_to", ""), "To", errors)
-    if date_from and date_to and date_from > date_to:
-        errors.append("The “from” date is after the “to” date; both were ignored.")
-        date_from = date_to = None
-    filters = analysis.Filters(
-        sources=frozenset(sources),
-        customer_speech_only=query.get("customer_speech", "") in ("1", "on", "true"),
-        date_from=date_from,
-        date_to=date_to,
-    )
+    filters = evidence_filters(query, errors)
     return Choice(segmentation, level, unit, filters, errors)  # type: ignore[arg-type]
 
 
