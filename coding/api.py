@@ -24,7 +24,8 @@ from research.api.base import (
     request_user,
 )
 from research.api.versioning import VersionedWritesMixin, versioned_write
-from research.models import User
+from research.audit import OBJECT_DOCUMENT, audit_record
+from research.models import AuditEvent, User
 from research.permissions import access_own_work
 from research.roles import Capability
 
@@ -372,5 +373,14 @@ class WorkspaceView(ProjectScopedViewSet):
             code=code,
             descendants=_flag(request, "descendants"),
             mine=_flag(request, "mine"),
+        )
+        # The payload carries the raw transcript: the audit log records who, when, from where.
+        audit_record(
+            action=AuditEvent.Action.READ_TRANSCRIPT,
+            project=self.project,
+            user=request.user,
+            object_type=OBJECT_DOCUMENT,
+            object_id=kwargs["pk"],
+            request=request,
         )
         return Response(payload)

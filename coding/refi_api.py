@@ -24,6 +24,8 @@ from coding.refi.export import project_to_qda
 from coding.refi.writer import write_codebook_xml, write_qdpx
 from coding.refi_import_api import RefiImportMixin
 from research.api.base import ProjectScopedViewSet
+from research.audit import OBJECT_PROJECT, audit_record
+from research.models import AuditEvent
 from research.roles import Capability
 
 QDPX_TYPE = "application/zip"
@@ -134,6 +136,16 @@ class RefiViewSet(RefiImportMixin, ProjectScopedViewSet):
             write_qdpx(qda, buffer)
             response = HttpResponse(buffer.getvalue(), content_type=QDPX_TYPE)
             filename = f"{self.project.slug}.qdpx"
+            # A .qdpx carries every transcript's raw text: one audit event for the whole read.
+            audit_record(
+                action=AuditEvent.Action.READ_TRANSCRIPT,
+                project=self.project,
+                user=request.user,
+                object_type=OBJECT_PROJECT,
+                object_id=self.project.pk,
+                request=request,
+                detail={"documents": len(qda.sources)},
+            )
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         response[DATA_LOSS_HEADER] = _header_text(qda.not_carried)
         return response

@@ -8,7 +8,7 @@ from django.urls import reverse
 from research.audit import audit_record
 from research.models import AuditEvent, AuditImmutableError
 from tests.conftest import Team, client_for
-from tests.factories import DocumentFactory
+from tests.factories import CodeFactory, DocumentFactory
 
 
 def test_document_read_is_audited_when_text_is_fetched_by_api_and_page(team: Team):
@@ -22,6 +22,44 @@ def test_document_read_is_audited_when_text_is_fetched_by_api_and_page(team: Tea
     assert {e.user_id for e in events} == {team.coder.pk}
     assert {e.object_id for e in events} == {str(document.pk)}
     assert all(e.ip == "127.0.0.1" and e.project_id == team.project.pk for e in events)
+
+
+def test_document_read_is_audited_when_workspace_page_and_api_show_it(team: Team):
+    document = DocumentFactory.create(project=team.project)
+    other = DocumentFactory.create(project=team.project)
+    client = client_for(team.coder)
+    kwargs = {"slug": team.project.slug, "pk": document.pk}
+    assert client.get(reverse("api:document-workspace", kwargs=kwargs)).status_code == 200
+    assert client.get(reverse("frontend:document-code", kwargs=kwargs)).status_code == 200
+    events = list(AuditEvent.objects.filter(action="read_transcript"))
+    assert len(events) == 2
+    assert {(e.user_id, e.object_type, e.object_id) for e in events} == {
+        (team.coder.pk, "document", str(document.pk))
+    }
+    assert str(other.pk) not in {e.object_id for e in events}
+
+
+def test_read_is_not_audited_when_workspace_is_refused(team: Team):
+    document = DocumentFactory.create(project=team.other_project)
+    kwargs = {"slug": team.project.slug, "pk": document.pk}
+    client = client_for(team.coder)
+    assert client.get(reverse("api:document-workspace", kwargs=kwargs)).status_code == 404
+    assert client.get(reverse("frontend:document-code", kwargs=kwargs)).status_code == 404
+    assert not AuditEvent.objects.exists()
+
+
+def test_every_transcript_read_is_audited_once_when_project_is_exported_as_qdpx(team: Team):
+    DocumentFactory.create_batch(3, project=team.project)
+    CodeFactory.create(project=team.project)  # a codebook with no code cannot be written
+    url = reverse("api:refi", kwargs={"slug": team.project.slug})
+    client = client_for(team.researcher)
+    assert client.get(url).status_code == 200
+    assert client.get(url, {"format": "qdc"}).status_code == 200  # a codebook holds no text
+    events = list(AuditEvent.objects.filter(action="read_transcript"))
+    assert len(events) == 1
+    assert events[0].user_id == team.researcher.pk
+    assert (events[0].object_type, events[0].object_id) == ("project", str(team.project.pk))
+    assert events[0].detail == {"documents": 3}
 
 
 def test_pii_key_read_is_audited_when_owner_lists_it(team: Team):
