@@ -182,12 +182,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "research.lockout.lockout_response"
-# Behind a reverse proxy the client address is the left-most X-Forwarded-For entry; set
-# AXES_PROXY_COUNT to the number of proxies so a client cannot forge its address.
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=None)
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if AXES_IPWARE_PROXY_COUNT else ["REMOTE_ADDR"]
-)
+# Behind reverse proxies, the client's address is what the nearest one appended to
+# X-Forwarded-For: DJANGO_PROXY_COUNT (the number of proxies in front) makes config/wsgi.py put it
+# in REMOTE_ADDR, which failed-login throttling, the audit log and the logs read. Unset (0), the
+# header is ignored, so a client cannot forge its address by sending one.
+VERBATIM_PROXY_COUNT = env.int("DJANGO_PROXY_COUNT", default=0)
 
 # --- REST API ---
 REST_FRAMEWORK = {

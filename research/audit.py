@@ -19,8 +19,9 @@ OBJECT_PROJECT = "project"
 
 
 def client_ip(request: HttpRequest | Any) -> str | None:
-    """The address the request came from: REMOTE_ADDR. Behind a proxy that is the proxy's; the
-    same trust rule as failed-login throttling (AXES_PROXY_COUNT) would apply when one is set."""
+    """The address the request came from: REMOTE_ADDR, which behind reverse proxies holds the
+    client's address as they reported it (config/wsgi.py, DJANGO_PROXY_COUNT) — the same
+    address failed-login throttling counts by."""
     meta = getattr(request, "META", {})
     address = meta.get("REMOTE_ADDR") or None
     return str(address) if address else None
