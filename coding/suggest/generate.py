@@ -100,9 +100,9 @@ def pattern_scores(project: Project) -> dict[tuple[int, int], float]:
 
 def _units(document: Document, turns: list[tuple[int, int]]) -> list[tuple[int, int]]:
     # The ranges the ingest parsed (observations.services.ingest): sentences never cross them.
-    from observations.nlp import paragraphs
+    from observations.nlp import analysis_units
 
-    return turns or paragraphs(document.text)
+    return analysis_units(document.text, turns)
 
 
 # What pattern matching reads: tokens, lemmas (tagger + attribute ruler + lemmatizer) and

@@ -26,19 +26,19 @@ SENTENCE_BATCH_SIZE = 2000
 
 
 def _units(document: Document) -> tuple[list[tuple[int, int]], int]:
-    """The ranges the pipeline runs over (turns, else paragraphs) and the number of turns.
+    """The ranges the pipeline runs over (observations.nlp.analysis_units) and the number of
+    turns.
 
     Running per turn means no sentence can cross from one speaker to the next.
     """
-    from observations.nlp import paragraphs
+    from observations.nlp import analysis_units
 
     turns = list(document.turns.order_by("index").values_list("index", "start", "end"))
     for index, start, end in turns:
         if not 0 <= start < end <= len(document.text):
             raise ValidationError(f"Turn {index} ends beyond the text of {document.title!r}.")
-    if turns:
-        return [(start, end) for _, start, end in turns], len(turns)
-    return paragraphs(document.text), 0
+    spans = [(start, end) for _, start, end in turns]
+    return analysis_units(document.text, spans), len(turns)
 
 
 def _analyse(

@@ -8,7 +8,7 @@ import pytest
 
 from observations import services
 from observations.models import Document, PiiCandidate, Sentence, SpeakerTurn
-from observations.nlp import get_pipeline, paragraphs
+from observations.nlp import analysis_units, get_pipeline, paragraphs
 from observations.selectors import sentence_list
 from observations.services import TurnInput
 from research.models import Job
@@ -128,6 +128,48 @@ def test_paragraphs_cut_long_text_when_over_the_limit():
     ranges = paragraphs(text, limit=40)
     assert all(end - start <= 40 for start, end in ranges)
     assert "".join(text[s:e] for s, e in ranges).split() == text.split()
+
+
+def test_analysis_units_keep_turns_whole_and_cut_only_long_ones_when_over_the_limit():
+    text = "a" * 10 + "\n" + ("word " * 20 + "\n") * 6 + "b" * 5
+    long_turn = (11, len(text) - 5)
+    units = analysis_units(text, [(0, 10), long_turn, (len(text) - 5, len(text))], limit=250)
+    assert units[0] == (0, 10)
+    assert units[-1] == (len(text) - 5, len(text))
+    inside = units[1:-1]
+    assert len(inside) > 1  # the 606-character turn is cut, inside itself
+    assert all(end - start <= 250 for start, end in inside)
+    assert inside[0][0] >= long_turn[0]
+    assert inside[-1][1] <= long_turn[1]
+    assert "".join(text[s:e] for s, e in inside).split() == text[slice(*long_turn)].split()
+    assert analysis_units(text, [], limit=250) == paragraphs(text, limit=250)
+
+
+def test_ingest_succeeds_when_one_turn_is_longer_than_spacy_accepts(team, monkeypatch):
+    # spaCy refuses a text over nlp.max_length (a million characters; lowered here so the test
+    # stays quick): a very long monologue must be analysed in parts, not fail the document.
+    nlp = get_pipeline("en")
+    monkeypatch.setattr(nlp, "max_length", 150_000)
+    monologue = "The code never came so I phoned support again.\n" * 4000  # 192,000 characters
+    text = f"Interviewer: Tell me.\nP01: {monologue}"
+    start = text.index(monologue)
+    document, _ = services.document_create(
+        project=team.project,
+        creator=team.owner,
+        title="Long call",
+        text=text,
+        turns=[
+            TurnInput(start=text.index("Tell me."), end=start - 5),
+            TurnInput(start=start, end=len(text.rstrip())),
+        ],
+    )
+    result = services.document_process(document=document)
+    document.refresh_from_db()
+    assert document.status == Document.Status.READY
+    sentences = list(Sentence.objects.filter(document=document).order_by("index"))
+    assert result["turns"] == 2
+    assert len(sentences) == 4001  # the interviewer's one, and each line of the monologue
+    assert all(s.end <= start - 5 or s.start >= start for s in sentences)  # none crosses turns
 
 
 def test_task_reports_progress_up_to_one_when_document_is_created(
