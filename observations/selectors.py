@@ -11,7 +11,7 @@ from django.db.models import Count, F, Q, QuerySet
 
 from observations import search
 from observations.models import Document, FieldNote, ObservationSession, Sentence, SpeakerTurn
-from research.models import Project
+from research.models import Job, Project
 from research.permissions import access_object
 
 
@@ -280,3 +280,22 @@ def sentence_list(*, document: Document) -> QuerySet[Sentence]:
     offsets refer to an older text and a new ingest is on its way.
     """
     return document.sentences.order_by("index")
+
+
+def document_processing_error(*, document: Document) -> str:
+    """Why the document's latest processing failed, as its job recorded it; "" when it did not
+    fail (one query, only then)."""
+    if document.status != Document.Status.FAILED:
+        return ""
+    job = (
+        Job.objects.filter(
+            project_id=document.project_id,
+            kind="document_process",
+            params__document=document.pk,
+            status=Job.Status.FAILED,
+        )
+        .order_by("-created_at")
+        .values_list("error", flat=True)
+        .first()
+    )
+    return job or "The reason was not recorded."

@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from frontend.areas.documents import clock
 from observations.models import Document
+from research.jobs import job_create, job_fail
 from tests.conftest import Team, client_for
 from tests.factories import (
     DocumentFactory,
@@ -262,3 +263,23 @@ def test_reader_offers_coding_only_when_role_can_code(team: Team):
     manager_html = client_for(team.manager).get(reader_url(team, document)).content.decode()
     assert "Code this document" not in manager_html
     assert "See the coding" in manager_html  # managers read the coded document, read-only
+
+
+def test_reader_says_why_processing_failed_when_the_job_recorded_it(team: Team):
+    document = DocumentFactory.create(
+        project=team.project, text=ANSWER, status=Document.Status.FAILED
+    )
+    job = job_create(
+        kind="document_process", project=team.project, user=None, params={"document": document.pk}
+    )
+    job_fail(job=job, error="Text <b>too</b> long for the pipeline")
+    html = client_for(team.coder).get(reader_url(team, document)).content.decode()
+    assert 'id="processing-error"' in html
+    assert "Text &lt;b&gt;too&lt;/b&gt; long for the pipeline" in html
+
+
+def test_reader_shows_no_failure_when_document_is_ready(team: Team):
+    document = DocumentFactory.create(project=team.project, text=ANSWER)
+    html = client_for(team.coder).get(reader_url(team, document)).content.decode()
+    assert document.status == Document.Status.READY
+    assert 'id="processing-error"' not in html
