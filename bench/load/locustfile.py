@@ -48,6 +48,20 @@ def _write_results(**kwargs: Any) -> None:
         "p95_ms": total.get_response_time_percentile(0.95),
         "writes_succeeded": write.num_requests - write.num_failures,
         "created": sorted(CREATED),
+        # Per endpoint from the same final totals, so the table and the verdict agree.
+        "endpoints": [
+            {
+                "method": entry.method,
+                "name": entry.name,
+                "count": entry.num_requests,
+                "failures": entry.num_failures,
+                "p50_ms": entry.get_response_time_percentile(0.5),
+                "p95_ms": entry.get_response_time_percentile(0.95),
+                "p99_ms": entry.get_response_time_percentile(0.99),
+                "max_ms": entry.max_response_time,
+            }
+            for entry in [*sorted(stats.entries.values(), key=lambda e: e.name), total]
+        ],
     }
     Path(target).write_text(json.dumps(results))
 

@@ -12,7 +12,6 @@ succeeded, or (unless --no-p95) when the aggregated p95 exceeds --p95-ms.
 """
 
 import argparse
-import csv
 import json
 import os
 import secrets
@@ -122,21 +121,17 @@ def manage(env: dict[str, str], *args: str) -> None:
     run([str(BIN / "python"), "manage.py", *args], env, check=True)
 
 
-def read_stats(path: Path) -> dict[tuple[str, str], dict[str, str]]:
-    with path.open() as handle:
-        return {(row["Type"], row["Name"]): row for row in csv.DictReader(handle)}
-
-
-def report(stats: dict[tuple[str, str], dict[str, str]]) -> None:
+def report(endpoints: list[dict[str, Any]]) -> None:
+    """The per-endpoint table, from locust's final totals (the last row is all requests)."""
     print(
         f"{'request':<44} {'count':>6} {'fail':>5} {'median':>7} {'p95':>6} {'p99':>6} {'max':>6}"
     )
-    for (kind, name), row in stats.items():
-        label = name if kind in ("", "POST") else f"{kind} {name}"
-        slowest = float(row["Max Response Time"])
+    for row in endpoints:
+        method, name = row["method"] or "", row["name"]
+        label = name if method in ("", "POST") else f"{method} {name}"
         print(
-            f"{label:<44} {row['Request Count']:>6} {row['Failure Count']:>5} "
-            f"{row['50%']:>7} {row['95%']:>6} {row['99%']:>6} {slowest:>6.0f}"
+            f"{label:<44} {row['count']:>6} {row['failures']:>5} {row['p50_ms'] or 0:>7.0f} "
+            f"{row['p95_ms'] or 0:>6.0f} {row['p99_ms'] or 0:>6.0f} {row['max_ms'] or 0:>6.0f}"
         )
 
 
@@ -179,8 +174,8 @@ def round_(args: argparse.Namespace, env: dict[str, str], workers: int, out: Pat
         run(locust, env, check=False)
     found = census(env, slug)
     after = int(found["count"])
-    report(read_stats(out / "locust_stats.csv"))
     results = json.loads((out / "results.json").read_text())
+    report(results["endpoints"])
     written = int(results["writes_succeeded"])
     failures = int(results["failures"])
     p95 = float(results["p95_ms"])
