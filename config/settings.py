@@ -182,6 +182,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "research.lockout.lockout_response"
+# No "AXES: BEGIN version ..." banner in front of every manage.py command's output.
+AXES_VERBOSE = False
 # Behind reverse proxies, the client's address is what the nearest one appended to
 # X-Forwarded-For: DJANGO_PROXY_COUNT (the number of proxies in front) makes config/wsgi.py put it
 # in REMOTE_ADDR, which failed-login throttling, the audit log and the logs read. Unset (0), the
