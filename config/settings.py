@@ -248,6 +248,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=30 * 60)
 CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 60
+# A job whose worker died this many times while running it (killed, out of memory) is marked
+# failed instead of being redelivered again (research.jobs.job_start). Time limits are not
+# redelivered at all: the job fails at once (research.tasking).
+VERBATIM_JOB_MAX_INTERRUPTIONS = env.int("VERBATIM_JOB_MAX_INTERRUPTIONS", default=3)
 # Redis redelivers a task no worker acknowledged after this (a worker that died mid-task), so it
 # must exceed the longest task's hard limit or a running task would be started twice. Lowered
 # only by the worker-kill test (tests/research/test_celery_faults.py), to see redelivery quickly.

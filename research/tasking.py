@@ -6,6 +6,11 @@ or serialisation conflict), with exponential backoff, jitter and a bound; any ot
 at once. Redelivery after a worker died mid-task comes from `acks_late` and
 `reject_on_worker_lost` (config/settings.py), so every task must be idempotent: its writes are
 all-or-nothing, or replace what an earlier run wrote (see ARCHITECTURE.md, background work).
+For job tasks that redelivery is bounded: after VERBATIM_JOB_MAX_INTERRUPTIONS runs whose worker
+died, the job is marked failed and the next delivery is acknowledged without running the work
+(research.jobs.job_start). Time limits are not retried: past the soft limit the job fails with
+a message saying so (research.jobs.job_run); past the hard limit the pool child is killed and
+Celery acknowledges the message and calls `on_failure` below, which says the same.
 
 Publishing goes through `enqueue`, which turns "the broker is unreachable" into
 `QueueUnavailable` within seconds (the broker timeouts in settings), which the API answers
@@ -21,6 +26,8 @@ import kombu.exceptions
 import psycopg
 import redis.exceptions
 from celery import Task, shared_task
+from celery.exceptions import TimeLimitExceeded
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 # Errors that say "try again later", not "this input is wrong". Django wraps the driver's errors
@@ -66,14 +73,18 @@ class VerbatimTask(Task):
         self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any
     ) -> None:
         # job_run marks the job failed itself, except after the last retry of a transient error,
-        # where it left the job queued for the retry that now never comes.
+        # where it left the job queued for the retry that now never comes, and at the hard time
+        # limit, where the worker killed the process running it (Celery calls this in the worker).
         if self.takes_job and args:
-            from research.jobs import job_fail_unfinished
+            from research.jobs import job_fail_unfinished, time_limit_error
 
-            job_fail_unfinished(
-                job_id=str(args[0]),
-                error=f"Gave up after {self.request.retries} retries: {type(exc).__name__}: {exc}",
-            )
+            if isinstance(exc, TimeLimitExceeded):
+                # Celery passes the limit that applied (a call may set its own).
+                limit = exc.args[0] if exc.args else settings.CELERY_TASK_TIME_LIMIT
+                error = time_limit_error(int(limit))
+            else:
+                error = f"Gave up after {self.request.retries} retries: {type(exc).__name__}: {exc}"
+            job_fail_unfinished(job_id=str(args[0]), error=error)
 
 
 def verbatim_task(name: str, *, takes_job: bool = False) -> Callable[[Callable[..., Any]], Any]:

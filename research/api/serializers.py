@@ -94,6 +94,7 @@ class JobSerializer(serializers.ModelSerializer[Job]):
             "message",
             "result",
             "error",
+            "interruptions",
             "url",
             "created_at",
             "started_at",

@@ -10,6 +10,10 @@ inserted, not committed), so the kill lands mid-task. What brings the task back:
 - the pool child killed: the worker itself requeues it (`task_reject_on_worker_lost`);
 - the whole worker killed: the message stays unacknowledged in Redis (`task_acks_late`) and a
   new worker restores it after the visibility timeout (3 s here, CELERY_VISIBILITY_TIMEOUT).
+Each redelivery that finds its job still running counts an interruption; a job whose every run
+kills its pool child (the hook's `kill` file) fails after VERBATIM_JOB_MAX_INTERRUPTIONS runs and
+its message is acknowledged, so the worker is not kept busy with it for ever. A run past its
+hard time limit is killed by the worker and fails the job at once, saying so, without a retry.
 """
 
 import os
@@ -32,7 +36,7 @@ from config.celery import app as celery_app
 from observations import services
 from observations.models import Document, Sentence
 from observations.tasks import document_process
-from research.jobs import job_create
+from research.jobs import interrupted_error, job_create, time_limit_error
 from research.models import Job
 from tests.conftest import Team
 
@@ -173,6 +177,13 @@ def _paused_pid(fault: dict[str, Any]) -> int:
 def _queued_reprocessing(team: Team) -> tuple[Document, int, Job]:
     """A processed document (inline), its sentence count, then its sentences removed and a
     processing job for it published to the test's worker."""
+    document, expected, job = _reprocessing(team)
+    document_process.delay(str(job.pk))
+    return document, expected, job
+
+
+def _reprocessing(team: Team) -> tuple[Document, int, Job]:
+    """As `_queued_reprocessing`, but the job is not published yet."""
     celery_app.conf.task_always_eager = True
     document, _ = services.document_create(
         project=team.project, creator=team.researcher, title="Call with Ana", text=TEXT
@@ -187,7 +198,6 @@ def _queued_reprocessing(team: Team) -> tuple[Document, int, Job]:
             user=team.researcher,
             params={"document": document.pk},
         )
-    document_process.delay(str(job.pk))
     return document, expected, job
 
 
@@ -224,6 +234,7 @@ def test_job_completes_once_when_the_pool_child_is_killed_mid_task(
 
     job = _wait("the job finishing", fault, lambda: _finished(job))
     _assert_once(document, expected, job, fault)
+    assert job.interruptions == 1
     assert worker.poll() is None  # the worker carried on with a new pool child
 
 
@@ -247,3 +258,59 @@ def test_job_completes_once_on_a_new_worker_when_the_whole_worker_is_killed(
     _start_worker(fault, "second")
     job = _wait("the job finishing on the new worker", fault, lambda: _finished(job))
     _assert_once(document, expected, job, fault)
+    assert job.interruptions == 1
+
+
+def _idle(fault: dict[str, Any]) -> bool:
+    """Nothing of the test's queue is waiting or delivered-but-unacknowledged in Redis."""
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    waiting = list(broker.scan_iter(match=f"{fault['prefix']}{fault['queue']}*"))
+    return not waiting and broker.hlen(f"{fault['prefix']}unacked") == 0
+
+
+def test_job_fails_after_the_bound_when_every_run_kills_the_pool_child(
+    team: Team, fault: dict[str, Any]
+) -> None:
+    worker = _start_worker(fault, "first")
+    document, _, job = _reprocessing(team)
+    (fault["dir"] / "kill").write_text(str(job.pk))
+    document_process.delay(str(job.pk))
+
+    job = _wait("the job failing", fault, lambda: _finished(job))
+    bound = settings.VERBATIM_JOB_MAX_INTERRUPTIONS
+    assert bound >= 2
+    assert job.status == Job.Status.FAILED
+    assert job.interruptions == bound
+    assert job.error == interrupted_error(bound)
+    assert f"stopped {bound} times" in job.error
+    assert "not tried again" in job.error
+    # The delivery that failed the job was acknowledged: nothing is left to deliver again.
+    _wait("the queue emptying", fault, lambda: _idle(fault))
+    runs = (fault["dir"] / "runs").read_text().split()
+    assert len(runs) == bound
+    assert len(set(runs)) == bound  # each run in a new pool child, each killed
+    assert not Sentence.objects.filter(document=document).exists()
+    assert worker.poll() is None
+
+
+def test_job_fails_once_with_the_time_limit_when_its_run_passes_the_hard_limit(
+    team: Team, fault: dict[str, Any]
+) -> None:
+    worker = _start_worker(fault, "first")
+    document, _, job = _reprocessing(team)
+    limit = 15  # seconds; the hook holds the run for 120 and outlasts the soft limit
+    document_process.apply_async((str(job.pk),), time_limit=limit, soft_time_limit=limit - 5)
+    _paused_pid(fault)
+
+    job = _wait("the job failing", fault, lambda: _finished(job))
+    assert job.status == Job.Status.FAILED
+    assert job.error == time_limit_error(limit)
+    assert f"took longer than the time limit of {limit} seconds" in job.error
+    assert job.interruptions == 0
+    # Acknowledged, not redelivered: the run is not tried again.
+    _wait("the queue emptying", fault, lambda: _idle(fault))
+    assert len((fault["dir"] / "runs").read_text().split()) == 1
+    job.refresh_from_db()
+    assert job.interruptions == 0
+    assert not Sentence.objects.filter(document=document).exists()
+    assert worker.poll() is None
