@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -152,15 +152,18 @@ if not SECURE_HSTS_PRELOAD:
     # A preload list entry is hard to undo, so it stays the operator's explicit choice.
     SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
-# Content-Security-Policy (django-csp): scripts only from our own static files, no inline script
-# and no eval. Styles allow 'unsafe-inline' because templates set per-code colours and bar widths
-# in style attributes and htmx adds its indicator <style>; CSS cannot run script, and every value
-# is autoescaped. The Swagger UI at /api/docs/ is the split view whose init script is a URL.
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files: no
+# inline script, no eval, no style attribute or <style> element (markup slipped into a page could
+# otherwise restyle it to mislead its reader). Per-item colours, depths and bar widths are
+# data- attributes that frontend/static/frontend/paint.js turns into CSSOM rules; htmx's indicator
+# rules are in verbatim.css. The Swagger UI at /api/docs/ is the split view, whose init script is
+# a URL, in a template whose three page rules are a stylesheet. Only DRF's browsable API (HTML of
+# the API) relaxes style-src: see research/api/renderers.py.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
-        "style-src": [SELF, UNSAFE_INLINE],
+        "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
         "connect-src": [SELF],
@@ -204,7 +207,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "research.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "research.api.renderers.BrowsableAPIRenderer",
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
