@@ -1,6 +1,7 @@
 """Login and logout pages."""
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 from django.urls import reverse
 
@@ -62,3 +63,12 @@ def test_logout_ends_session_when_posted(team, client_as) -> None:
     assert response.status_code == 302
     assert response["Location"] == reverse("login")
     assert client.get(reverse("frontend:project-list")).status_code == 302
+
+
+def test_pages_name_their_icon_when_rendered_so_browsers_do_not_ask_for_favicon_ico() -> None:
+    body = Client().get(reverse("login")).content.decode()
+    assert '<link rel="icon" href="/static/frontend/favicon.svg" type="image/svg+xml">' in body
+    icon = finders.find("frontend/favicon.svg")
+    assert icon is not None, "frontend/static/frontend/favicon.svg is missing"
+    with open(icon, encoding="utf-8") as handle:
+        assert handle.read().startswith("<svg")
