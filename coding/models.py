@@ -39,7 +39,7 @@ class Code(models.Model):
     )
     # Raised by every write through the services (research/concurrency.py): an edit made from
     # an older version is refused instead of silently overwriting the newer one.
-    version = models.PositiveIntegerField(default=1)
+    version = models.PositiveIntegerField(default=1, db_default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -93,7 +93,7 @@ class Excerpt(models.Model):
         "Suggestion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     # Raised by every write through the services (research/concurrency.py).
-    version = models.PositiveIntegerField(default=1)
+    version = models.PositiveIntegerField(default=1, db_default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

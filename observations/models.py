@@ -135,7 +135,7 @@ class Document(models.Model):
     text_version = models.PositiveIntegerField(default=1)
     # Raised by every user edit (metadata or text) through the services, for compare-and-swap
     # (research/concurrency.py); processing status changes leave it alone.
-    version = models.PositiveIntegerField(default=1)
+    version = models.PositiveIntegerField(default=1, db_default=1)
     nlp_pipeline = models.CharField(max_length=100, blank=True)
     nlp_version = models.PositiveIntegerField(null=True, blank=True)
     source_name = models.CharField(max_length=255, blank=True)

@@ -122,7 +122,7 @@ class Job(models.Model):
     error = models.TextField(blank=True)
     # Runs that started and never finished because their worker died (killed, out of memory);
     # research.jobs.job_start counts them and stops at a bound.
-    interruptions = models.PositiveSmallIntegerField(default=0)
+    interruptions = models.PositiveSmallIntegerField(default=0, db_default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
