@@ -24,8 +24,8 @@ from research.api.base import (
     request_user,
 )
 from research.api.versioning import VersionedWritesMixin, versioned_write
-from research.audit import OBJECT_DOCUMENT, audit_record
-from research.models import AuditEvent, User
+from research.audit import audit_transcript_read
+from research.models import User
 from research.permissions import access_own_work
 from research.roles import Capability
 
@@ -375,12 +375,10 @@ class WorkspaceView(ProjectScopedViewSet):
             mine=_flag(request, "mine"),
         )
         # The payload carries the raw transcript: the audit log records who, when, from where.
-        audit_record(
-            action=AuditEvent.Action.READ_TRANSCRIPT,
+        audit_transcript_read(
             project=self.project,
             user=request.user,
-            object_type=OBJECT_DOCUMENT,
-            object_id=kwargs["pk"],
+            document_id=kwargs["pk"],
             request=request,
         )
         return Response(payload)

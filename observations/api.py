@@ -34,8 +34,8 @@ from research.api.base import (
 from research.api.schema_errors import ObjectSchema
 from research.api.serializers import job_payload
 from research.api.versioning import VersionedWritesMixin, versioned_write
-from research.audit import OBJECT_DOCUMENT, audit_record
-from research.models import AuditEvent, Job, User
+from research.audit import audit_transcript_read
+from research.models import Job, User
 from research.permissions import access_object
 from research.roles import Capability
 
@@ -313,12 +313,10 @@ class DocumentViewSet(VersionedWritesMixin, ServiceViewSet):
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().retrieve(request, *args, **kwargs)
         # Raw transcript text was read: the audit log records who, when and from where.
-        audit_record(
-            action=AuditEvent.Action.READ_TRANSCRIPT,
+        audit_transcript_read(
             project=self.project,
             user=request.user,
-            object_type=OBJECT_DOCUMENT,
-            object_id=response.data["id"],
+            document_id=response.data["id"],
             request=request,
         )
         return response

@@ -51,6 +51,20 @@ def audit_record(
     )
 
 
+def audit_transcript_read(
+    *, project: Project, user: User | Any | None, document_id: object, request: HttpRequest | Any
+) -> AuditEvent:
+    """Record that `user` was shown the raw text of the document `document_id` (whole)."""
+    return audit_record(
+        action=AuditEvent.Action.READ_TRANSCRIPT,
+        project=project,
+        user=user,
+        object_type=OBJECT_DOCUMENT,
+        object_id=document_id,
+        request=request,
+    )
+
+
 def audit_event_list(*, project: Project) -> models.QuerySet[AuditEvent]:
     """The project's events, newest first (one query; nothing is joined)."""
     return AuditEvent.objects.filter(project_id=project.pk).order_by("-at", "-id")

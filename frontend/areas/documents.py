@@ -28,8 +28,7 @@ from observations.selectors import (
     document_search,
     turn_speaker,
 )
-from research.audit import OBJECT_DOCUMENT, audit_record
-from research.models import AuditEvent
+from research.audit import audit_transcript_read
 from research.permissions import access_project
 from research.roles import Capability
 
@@ -194,12 +193,10 @@ def document_list_page(request: AuthedRequest, slug: str) -> HttpResponse:
 def document_detail_page(request: AuthedRequest, slug: str, pk: int) -> HttpResponse:
     access = access_project(request.user, slug)
     reader = document_reader(project=access.project, pk=pk)
-    audit_record(
-        action=AuditEvent.Action.READ_TRANSCRIPT,
+    audit_transcript_read(
         project=access.project,
         user=request.user,
-        object_type=OBJECT_DOCUMENT,
-        object_id=reader.document.pk,
+        document_id=reader.document.pk,
         request=request,
     )
     spot = _spot(request, reader.document.text)

@@ -18,8 +18,7 @@ from django.views.decorators.http import require_safe
 from frontend.areas.documents import Block, reader_blocks
 from frontend.views import AuthedRequest
 from observations.selectors import document_reader
-from research.audit import OBJECT_DOCUMENT, audit_record
-from research.models import AuditEvent
+from research.audit import audit_transcript_read
 from research.permissions import access_project
 from research.roles import Capability
 
@@ -64,12 +63,10 @@ def document_code_page(request: AuthedRequest, slug: str, pk: int) -> HttpRespon
     access = access_project(request.user, slug)
     reader = document_reader(project=access.project, pk=pk)
     # The workspace shows the raw transcript: the audit log records who read it, as the reader does.
-    audit_record(
-        action=AuditEvent.Action.READ_TRANSCRIPT,
+    audit_transcript_read(
         project=access.project,
         user=request.user,
-        object_type=OBJECT_DOCUMENT,
-        object_id=reader.document.pk,
+        document_id=reader.document.pk,
         request=request,
     )
     text = reader.document.text
